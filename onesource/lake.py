@@ -1,0 +1,116 @@
+"""The lake: a DuckLake catalog (SQLite in WAL mode by default, PostgreSQL when
+configured) with Parquet data under ``ONESOURCE_HOME``.
+
+DuckDB extensions are never downloaded: they are installed from the
+``duckdb-extension-*`` wheels into a project-local extension directory.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import sqlite3
+from pathlib import Path
+
+import duckdb
+
+from onesource.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LAKE_ALIAS = "lake"
+SCHEMAS = ("bronze", "quarantine", "staging", "identity", "marts", "opendata", "restricted")
+# extension name -> the python package of its wheel
+EXTENSION_WHEELS = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+}
+
+
+def _wheel_extension_file(name: str) -> Path:
+    pkg = importlib.resources.files(EXTENSION_WHEELS[name])
+    path = Path(str(pkg)) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise RuntimeError(
+            f"DuckDB extension {name} for DuckDB {duckdb.__version__} is not in its wheel "
+            f"({EXTENSION_WHEELS[name]}); reinstall from requirements.lock"
+        )
+    return path
+
+
+def install_extensions(settings: Settings | None = None) -> Path:
+    """Install the extensions from their wheels into the project-local directory (idempotent)."""
+    settings = settings or get_settings()
+    ext_dir = settings.duckdb_extension_dir
+    ext_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config=_duckdb_config(settings))
+    try:
+        installed = {
+            r[0]
+            for r in con.execute(
+                "select extension_name from duckdb_extensions() where installed"
+            ).fetchall()
+        }
+        for name in EXTENSION_WHEELS:
+            if name not in installed:
+                con.execute(f"INSTALL '{_wheel_extension_file(name)}'")
+                log.info("installed DuckDB extension %s into %s", name, ext_dir)
+    finally:
+        con.close()
+    return ext_dir
+
+
+def _duckdb_config(settings: Settings) -> dict[str, str | bool | int]:
+    return {
+        "extension_directory": str(settings.duckdb_extension_dir),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+        "memory_limit": settings.duckdb_memory_limit,
+        "threads": settings.duckdb_threads,
+    }
+
+
+def ensure_sqlite_catalog(path: Path) -> None:
+    """Create the SQLite catalog file in WAL mode, so readers never block the writer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        mode = con.execute("pragma journal_mode=wal").fetchone()[0]
+        if mode != "wal":
+            raise RuntimeError(f"could not put the catalog {path} in WAL mode (got {mode})")
+    finally:
+        con.close()
+
+
+def attach_sql(settings: Settings, read_only: bool = False) -> str:
+    """The ATTACH statement of the lake for these settings (no secrets logged by callers)."""
+    data_path = settings.lake_data_path
+    opts = [f"DATA_PATH '{data_path}/'"]
+    if settings.catalog_dsn is not None:
+        target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}"
+        opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
+    else:
+        target = f"ducklake:sqlite:{settings.catalog_path}"
+    if read_only:
+        opts.append("READ_ONLY")
+    return f"ATTACH '{target}' AS {LAKE_ALIAS} ({', '.join(opts)})"
+
+
+def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the lake attached as ``lake`` and its schemas created."""
+    settings = settings or get_settings()
+    install_extensions(settings)
+    settings.lake_data_path.mkdir(parents=True, exist_ok=True)
+    if settings.catalog_dsn is None:
+        ensure_sqlite_catalog(settings.catalog_path)
+    con = duckdb.connect(config=_duckdb_config(settings))
+    try:
+        con.execute(attach_sql(settings, read_only=read_only))
+        if not read_only:
+            for schema in SCHEMAS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_ALIAS}.{schema}")
+    except Exception:
+        con.close()
+        raise
+    return con

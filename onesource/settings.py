@@ -1,0 +1,76 @@
+"""One settings object for the whole platform.
+
+Read from the environment (prefix ``ONESOURCE_``) each time :func:`get_settings`
+is called, never at import, so tests and side-by-side platforms can point
+``ONESOURCE_HOME`` elsewhere without reloading modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the platform writes lives under ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore")
+
+    home: Path = Field(default=REPO_ROOT / "data", description="Folder for the lake, stores and keys.")
+    catalog_dsn: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL of the DuckLake catalog; unset means a SQLite catalog under home.",
+    )
+    catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
+    keiyaku_dsn: SecretStr | None = Field(
+        default=None, description="postgresql:// URL of the 入札・契約管理システム database."
+    )
+    duckdb_extension_dir: Path = Field(
+        default=REPO_ROOT / ".duckdb" / "extensions",
+        description="Project-local DuckDB extension directory, filled offline from the extension wheels.",
+    )
+    duckdb_memory_limit: str = Field(default="6GB")
+    duckdb_threads: int = Field(default=2)
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def lake_data_path(self) -> Path:
+        return self.lake_dir / "data"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.lake_dir / "catalog.sqlite"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.home / "truth"
+
+
+def get_settings() -> Settings:
+    """Read the settings now (environment and defaults)."""
+    return Settings()
+
+
+def mask_dsn(dsn: str) -> str:
+    """A DSN fit for logs and error messages: the password replaced by ***."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
