@@ -65,6 +65,9 @@ class SimConfig(BaseModel):
     businesses_per_resident: float = Field(1 / 30)
     neighbour_business_share: float = Field(0.15, description="corporations in neighbouring cities")
     vendor_share: float = Field(0.12, description="corporations registered as keiyaku vendors")
+    min_daily_events: float = Field(
+        0.4, description="floor of each kind of life or business event's expected daily count, so that a "
+        "small city still sees births, marriages, closures …; a 500,000-resident city is above it anyway")
     noise: NoiseRates = Field(default_factory=NoiseRates)
 
     @classmethod

@@ -573,7 +573,7 @@ class World:
 
     # --- one simulated day ---------------------------------------------------------------------------------
     def _count(self, kind: str) -> int:
-        lam = max(ANNUAL[kind] * self.config.scale / 365, 0.4)
+        lam = max(ANNUAL[kind] * self.config.scale / 365, self.config.min_daily_events)
         return int(self.np.poisson(lam))
 
     def _when(self, day: dt.date) -> dt.datetime:

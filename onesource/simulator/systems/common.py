@@ -86,9 +86,8 @@ class Output:
         dst = self.landing / new_rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_bytes(src.read_bytes())
-        old = self.files[rel]
-        self.files[new_rel] = FileStats(system, old.rows, Counter(old.quarantine), Counter(old.field_issues),
-                                        f"resend_of:{rel}")
+        # a byte-identical re-send is a no-op for ingestion: nothing new to quarantine or flag
+        self.files[new_rel] = FileStats(system, self.files[rel].rows, special=f"resend_of:{rel}")
         self.resent[new_rel] = rel
         return new_rel
 

@@ -168,7 +168,7 @@ class KeiyakuWriter:
                     row[5], row[9] = address_text(self.nz, b.address), iso_jst(when)
                 elif ev.reason in ("21", "71"):
                     row[10] = row[9] = iso_jst(when)  # soft delete
-        for _ in range(int(w.np.poisson(max(3000 * w.config.scale / 365, 0.4)))):
+        for _ in range(int(w.np.poisson(max(3000 * w.config.scale / 365, w.config.min_daily_events)))):
             self._anken(day)
         # a contract cancelled now and then: soft delete
         live = [k for k in self.keiyaku if k[10] is None]

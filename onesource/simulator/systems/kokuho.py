@@ -96,7 +96,7 @@ class KokuhoWriter:
             elif ev.kind in ("death", "move_out", "kokuho_75"):
                 items += [(p, ev.time + dt.timedelta(hours=2)) for p in ev.persons if p.kokuho_no]
         # 社保加入 (leaving) and 退職 (joining) among residents
-        for _ in range(int(world.np.poisson(max(4000 * world.config.scale / 365, 0.4)))):
+        for _ in range(int(world.np.poisson(max(4000 * world.config.scale / 365, world.config.min_daily_events)))):
             p = world.residents.pick(world.rng)
             when = world._when(day)
             if p is None:

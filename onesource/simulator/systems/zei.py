@@ -162,7 +162,7 @@ class ZeiWriter:
         rows = self.fy_rows.get(fy)
         if not rows:
             return None
-        lam = max(6000 * self.world.config.scale / 365, 0.4)
+        lam = max(6000 * self.world.config.scale / 365, self.world.config.min_daily_events)
         n = int(self.world.np.poisson(lam))
         if n == 0:
             return None

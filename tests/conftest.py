@@ -1,0 +1,57 @@
+"""Shared fixtures: a small simulated city, generated in the test (nothing generated is committed)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from onesource.simulator import SimConfig, simulate
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+SMALL_CITY = SimConfig(residents=4000, days=6, seed=7, min_daily_events=2.0)
+
+
+class City:
+    def __init__(self, root: Path, config: SimConfig, summary) -> None:
+        self.root, self.config, self.summary = root, config, summary
+        self.landing, self.truth = root / "landing", root / "truth"
+        self.manifest = json.loads((self.truth / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def city(tmp_path_factory) -> City:
+    root = tmp_path_factory.mktemp("city")
+    summary = simulate(root / "landing", root / "truth", SMALL_CITY)
+    return City(root, SMALL_CITY, summary)
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh PostgreSQL database on the local server, dropped afterwards (only the one it made)."""
+    name = f"onesource_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as exc:  # pragma: no cover - CI starts the server
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An independent platform home for one test."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("ONESOURCE_HOME", str(h))
+    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    return h
