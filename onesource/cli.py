@@ -65,7 +65,7 @@ def simulate(
             summary = run(landing, truth, cfg, keiyaku_dsn=dsn,
                           on_step=lambda msg: progress.update(task, advance=1, description=msg))
         except SimulationError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
     typer.echo(summary.line() + f" in {time.perf_counter() - t0:.1f}s")
 

@@ -1,0 +1,61 @@
+"""The onesource command: --help everywhere, simulate with a summary line, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from onesource.cli import app
+
+runner = CliRunner()
+COMMANDS = ["setup", "simulate", "demo"]
+
+
+def test_help_on_every_command():
+    res = runner.invoke(app, ["--help"])
+    assert res.exit_code == 0
+    for cmd in COMMANDS:
+        assert cmd in res.output
+        sub = runner.invoke(app, [cmd, "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.output, cmd
+
+
+def test_installed_entry_point():
+    exe = Path(sys.executable).parent / "onesource"
+    if not exe.exists():
+        pytest.skip("onesource is not installed in this interpreter's environment")
+    res = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
+    assert res.returncode == 0 and "simulate" in res.stdout
+
+
+def test_simulate_prints_a_one_line_summary(tmp_path):
+    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
+                              "--residents", "300", "--days", "1", "--seed", "9"])
+    assert res.exit_code == 0, res.output
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("simulated 300 residents over 1 days") and "truth" in last
+    assert (tmp_path / "t" / "person_truth.csv").exists()
+
+
+def test_simulate_refuses_a_used_landing_zone(tmp_path):
+    (tmp_path / "l").mkdir()
+    (tmp_path / "l" / "x").write_text("x")
+    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t")])
+    assert res.exit_code == 2
+    assert "not empty" in res.output
+
+
+def test_simulate_reads_a_config_file(tmp_path):
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text("residents: 250\ndays: 0\nnoise:\n  fullwidth: 0.0\n", encoding="utf-8")
+    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
+                              "--config", str(cfg), "--residents", "250", "--days", "0"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["noise"]["fullwidth"] == 0.0 and manifest["noise"]["fullwidth"]["applied"] == 0
