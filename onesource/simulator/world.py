@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import math
 import random
 from dataclasses import dataclass, field
 from importlib import resources

@@ -78,19 +78,18 @@ class JukiWriter:
                 out.fault(rel, stats, "quarantine", "truncated_line", line_no, f"{SYSTEM}|{key}")
             else:
                 quarantined = False
-            if quarantined:
-                pass
-            elif nz.hit("invalid_date"):
-                era = f[6][0] if f[6][0] != "0" else "4"
-                f[6] = f"{era}{f[6][1:3] if f[6][1:3] != '00' else '10'}{nz.choice(('0230', '0431', '0631', '0931', '1131'))}"
-                out.fault(rel, stats, "field_issue", "invalid_date", line_no, f"{SYSTEM}|{key}")
-            elif f[2] and nz.hit("bad_my_number"):
-                f[2] = nz.transpose_or_mistype(f[2], my_number_valid)
-                out.fault(rel, stats, "field_issue", "bad_check_digit_my_number", line_no, f"{SYSTEM}|{key}")
-            elif nz.hit("unknown_code"):
-                col = nz.choice((7, 8, 15))
-                f[col] = {7: "9", 8: "その他", 15: "99"}[col]
-                out.fault(rel, stats, "field_issue", "unknown_code", line_no, f"{SYSTEM}|{key}")
+                if nz.hit("invalid_date"):
+                    era = f[6][0] if f[6][0] != "0" else "4"
+                    year = f[6][1:3] if f[6][1:3] != "00" else "10"
+                    f[6] = f"{era}{year}{nz.choice(('0230', '0431', '0631', '0931', '1131'))}"
+                    out.fault(rel, stats, "field_issue", "invalid_date", line_no, f"{SYSTEM}|{key}")
+                elif f[2] and nz.hit("bad_my_number"):
+                    f[2] = nz.transpose_or_mistype(f[2], my_number_valid)
+                    out.fault(rel, stats, "field_issue", "bad_check_digit_my_number", line_no, f"{SYSTEM}|{key}")
+                elif nz.hit("unknown_code"):
+                    col = nz.choice((7, 8, 15))
+                    f[col] = {7: "9", 8: "その他", 15: "99"}[col]
+                    out.fault(rel, stats, "field_issue", "unknown_code", line_no, f"{SYSTEM}|{key}")
             out.add_truth("person", SYSTEM, key, p.true_id, good=not quarantined)
             chunks.append(data if data is not None else _line(f))
         return b"".join(chunks)

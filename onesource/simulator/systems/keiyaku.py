@@ -15,7 +15,6 @@ import jaconv
 
 from onesource.ids import houjin_valid
 from onesource.settings import mask_dsn
-from onesource.simulator.names import BIZ_PLACE, CORP_FORMS
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, address_text, iso_jst, phone_text
 from onesource.simulator.systems.houjin import form_variants

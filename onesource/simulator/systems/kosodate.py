@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -202,7 +203,9 @@ def _stable_zip(data: bytes) -> bytes:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = content.replace(b"\r\n", b"\n")
+                # openpyxl stamps the save time into dcterms:modified; pin it to the workbook's date
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 rb"\g<1>2026-01-01T00:00:00Z\g<2>", content)
             zi = zipfile.ZipInfo(info.filename, ZIP_EPOCH)
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = info.external_attr
