@@ -4,7 +4,6 @@ manifest) and the ways departmental staff write names, addresses and phones."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -127,10 +126,6 @@ class Output:
         (self.truth_dir / "manifest.json").write_text(manifest + "\n", encoding="utf-8")
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 # --- how people are written --------------------------------------------------------------------
 def registered_surname(p: Person, surname: str | None = None) -> str:
     """The surname as the registry holds it (a variant character where the person registered one)."""
@@ -220,10 +215,3 @@ def fullwidth(text: str) -> str:
 
 def iso_jst(ts: dt.datetime) -> str:
     return ts.replace(tzinfo=JST).isoformat()
-
-
-def invalid_date_text(day: dt.date, rng) -> tuple[int, int, int]:
-    """A non-calendar (year, month, day) near ``day``: 2月30日, 4月31日, …"""
-    month = rng.choice((2, 4, 6, 9, 11))
-    dd = 30 if month == 2 else 31
-    return day.year, month, dd
