@@ -288,6 +288,8 @@ class World:
         self._kokuho_used: set[str] = set()
         self.today = config.start
         self.ido_log: list[tuple[dt.datetime, Person, JukiRecord]] = []
+        # the insured at the start, by birthday: built on the first simulated day
+        self._insured_by_birthday: dict[tuple[int, int], list[Person]] | None = None
         self._town_weights = [(t.chome_max + 1) * (0.5 + self.rng.random()) for t in self.towns]
         self._sur_weights = [1.0 / (i + 4) for i in range(len(SURNAMES))]
 
@@ -785,8 +787,8 @@ class World:
         return out
 
     def _insured_turning_75(self, day: dt.date) -> list[Person]:
-        if not hasattr(self, "_insured_by_birthday"):
-            self._insured_by_birthday: dict[tuple[int, int], list[Person]] = {}
+        if self._insured_by_birthday is None:
+            self._insured_by_birthday = {}
             for p in self.persons:
                 if p.kokuho_no and p.kokuho_until is None and p.resident:
                     self._insured_by_birthday.setdefault((p.birth.month, p.birth.day), []).append(p)
