@@ -71,11 +71,56 @@ def simulate(
 
 
 @app.command()
+def ingest(
+    landing: Annotated[Path | None, typer.Option(help="Landing zone (default: ONESOURCE_HOME/landing).")] = None,
+    system: Annotated[list[str] | None, typer.Option(help="Only these systems (repeatable).")] = None,
+    no_expectations: Annotated[bool, typer.Option("--no-expectations", help="Skip the Great Expectations suites.")]
+    = False,
+) -> None:
+    """Load every closed delivery not loaded yet; exit 1 naming any delivery that failed."""
+    from rich.table import Table as RichTable
+
+    from ingestion.pipeline import ingest as run
+
+    settings = get_settings()
+    landing = landing or settings.landing_dir
+    if not landing.is_dir():
+        console.print(f"error: landing zone {landing} does not exist")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    with console.status("ingesting") as status:
+        report = run(landing, settings, systems=system or None, run_expectations=not no_expectations,
+                     on_delivery=lambda d: status.update(f"ingesting: {d.system}/{d.delivery} {d.status}"))
+    out = Console(width=160)
+    table = RichTable(title=f"ingested {landing}")
+    for col in ("system", "deliveries", "re-sends", "waiting", "failed", "rows read", "loaded", "quarantined",
+                "fields flagged", "expectations failed"):
+        table.add_column(col, justify="left" if col == "system" else "right")
+    for name, c in report.by_system().items():
+        table.add_row(name, str(c["deliveries_loaded"]), str(c["deliveries_resend"]), str(c["deliveries_waiting"]),
+                      str(c["deliveries_failed"]), f"{c['read']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}",
+                      f"{c['flagged']:,}", str(c["expectations_failed"]))
+    out.print(table)
+    for d in report.deliveries:
+        for f in d.files:
+            if f.unknown_columns:
+                out.print(f"schema drift: {f.file} has columns the contract does not know: "
+                          f"{', '.join(f.unknown_columns)} (kept in _overflow)")
+        if d.status == "waiting":
+            out.print(f"waiting: {d.system}/{d.delivery} has no _SUCCESS yet")
+    out.print(f"done in {time.perf_counter() - t0:.1f}s")
+    if report.failed:
+        for d in report.failed:
+            console.print(f"error: delivery {d.system}/{d.delivery} failed: {d.error}")
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     residents: Annotated[int, typer.Option(help="Residents of the demo city.")] = 5000,
     days: Annotated[int, typer.Option(help="Daily deltas.")] = 7,
 ) -> None:
-    """Run the platform on the embedded default: simulate a city under ONESOURCE_HOME and report it."""
+    """Run the platform on the embedded default: simulate a city under ONESOURCE_HOME and load it into the lake."""
     import shutil
 
     settings = get_settings()
@@ -83,11 +128,12 @@ def demo(
     for d in (landing, truth):
         if d.exists():
             shutil.rmtree(d)
+    if settings.catalog_dsn is None and settings.lake_dir.exists():
+        shutil.rmtree(settings.lake_dir)  # a new city: the embedded lake starts empty
     simulate(landing=landing, truth=truth, residents=residents, days=days, seed=42, start=None, config=None,
              keiyaku_dsn=None)
     typer.echo(f"landing zone: {landing}\ntruth files:  {truth}")
-    typer.echo("check it against the spec with: python ../shared/tools/validate_landing.py "
-               f"{landing} {truth}")
+    ingest(landing=landing, system=None, no_expectations=False)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from onesource.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 LAKE_ALIAS = "lake"
-SCHEMAS = ("bronze", "quarantine", "staging", "identity", "marts", "opendata", "restricted")
+SCHEMAS = ("bronze", "quarantine", "ops", "staging", "identity", "marts", "opendata", "restricted")
 # extension name -> the python package of its wheel
 EXTENSION_WHEELS = {
     "ducklake": "duckdb_extension_ducklake",

@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     """Everything the platform writes lives under ``home``."""
 
-    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(default=REPO_ROOT / "data", description="Folder for the lake, stores and keys.")
     catalog_dsn: SecretStr | None = Field(
@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         default=REPO_ROOT / ".duckdb" / "extensions",
         description="Project-local DuckDB extension directory, filled offline from the extension wheels.",
     )
+    my_number_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for 個人番号 tokens (32+ bytes); unset means a key generated in keys_dir on first use.",
+    )
+    keys_dir_override: Path | None = Field(default=None, alias="ONESOURCE_KEYS_DIR",
+                                           description="Folder of generated keys (default: see keys_dir).")
     duckdb_memory_limit: str = Field(default="6GB")
     duckdb_threads: int = Field(default=2)
 
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
 
     @property
     def keys_dir(self) -> Path:
+        """Generated keys live outside the repository: under home, unless home is the in-repo default."""
+        if self.keys_dir_override is not None:
+            return self.keys_dir_override
+        home = self.home.resolve()
+        if home == REPO_ROOT or REPO_ROOT in home.parents:
+            return Path.home() / ".config" / "onesource" / "keys"
         return self.home / "keys"
 
     @property

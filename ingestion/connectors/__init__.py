@@ -1,0 +1,82 @@
+"""Connectors: one reader per extract format, driven by the contract's table.
+
+A reader turns one delivered file into :class:`RawRow` objects, one per
+record, in file order, each with its line (or record, or Excel row) number.
+A record that cannot be read carries an ``error`` and goes to quarantine; a
+header that lacks a contract column raises :class:`DeliveryError`, which
+fails the whole delivery of that system.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ingestion.contracts import Table
+
+
+class DeliveryError(RuntimeError):
+    """A file the pipeline must not load: the delivery fails, naming file and reason."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+
+
+@dataclass(slots=True)
+class RawRow:
+    line: int
+    values: dict[str, Any] | None
+    raw: str
+    error: tuple[str, str | None, str | None] | None = None  # (reason, field at fault, detail)
+    extra: dict[str, Any] | None = None  # keys/columns the contract does not know
+
+
+@dataclass
+class FileRead:
+    rows: list[RawRow]
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+Reader = Callable[[Path, Table, str], FileRead]
+
+
+def reader_for(connector: str) -> Reader:
+    from ingestion.connectors import csv_files, fixed_width, json_files, xlsx
+
+    readers: dict[str, Reader] = {
+        "csv": csv_files.read,
+        "fixed_width": fixed_width.read,
+        "jsonl": json_files.read_lines,
+        "json_document": json_files.read_document,
+        "xlsx": xlsx.read,
+    }
+    try:
+        return readers[connector]
+    except KeyError:
+        raise ValueError(f"no file reader for connector {connector!r}") from None
+
+
+def header_mapping(table: Table, header: list[str], rel: str) -> tuple[list[str | None], list[str]]:
+    """Column name per header position (None = unknown), and the unknown header names.
+
+    A contract column missing from the header fails the delivery.
+    """
+    by_physical = {c.physical_name: c.name for c in table.columns}
+    cleaned = [h.strip().lstrip("\ufeff") if isinstance(h, str) else ("" if h is None else str(h)) for h in header]
+    missing = [c.physical_name for c in table.columns if c.physical_name not in cleaned]
+    if missing:
+        raise DeliveryError(rel, f"required column missing from the header: {', '.join(missing)}")
+    names = [by_physical.get(h) for h in cleaned]
+    unknown = [h for h, n in zip(cleaned, names) if n is None]
+    return names, unknown
+
+
+def iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the line end) for LF or CRLF files; a final empty line is not a record."""
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    for i, part in enumerate(parts, start=1):
+        yield i, part[:-1] if part.endswith(b"\r") else part

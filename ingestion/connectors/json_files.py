@@ -1,0 +1,90 @@
+"""JSON Lines (kokuho, keys added without notice) and one-document-per-file JSON (hojokin)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ingestion.connectors import FileRead, RawRow, iter_lines
+from ingestion.contracts import Table
+from ingestion.tokens import mask_my_numbers
+
+_MISSING = object()
+
+
+def _get(obj: dict, path: list[str]) -> Any:
+    cur: Any = obj
+    for part in path:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part, _MISSING)
+        if cur is _MISSING:
+            return None
+    return cur
+
+
+def _leaves(obj: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in obj.items():
+        p = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.extend(_leaves(v, p + "."))
+        else:
+            out.append(p)
+    return out
+
+
+class _Shape:
+    def __init__(self, table: Table) -> None:
+        self.paths = [(c.name, c.physical_name.split(".")) for c in table.columns]
+        self.known = {c.physical_name for c in table.columns}
+        self.prefixes = {c.physical_name.rsplit(".", 1)[0] for c in table.columns if "." in c.physical_name}
+        self.mask = mask_my_numbers if table.has_my_number else (lambda s: s)
+        self.unknown: dict[str, None] = {}
+
+    def row(self, line_no: int, text: str) -> RawRow:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            truncated = exc.pos >= len(text.rstrip()) - 1 or "Unterminated" in exc.msg
+            return RawRow(line_no, None, self.mask(text), ("truncated_line" if truncated else "invalid_json", None, f"{exc.msg} at character {exc.pos}"))
+        if not isinstance(obj, dict):
+            return RawRow(line_no, None, self.mask(text), ("invalid_json", None, "not a JSON object"))
+        values = {name: _get(obj, path) for name, path in self.paths}
+        extra = None
+        for leaf in _leaves(obj):
+            if leaf not in self.known and leaf not in self.prefixes:
+                extra = extra or {}
+                extra[leaf] = _get(obj, leaf.split("."))
+                self.unknown[leaf] = None
+        return RawRow(line_no, values, text, None, extra)
+
+
+def read_lines(path: Path, table: Table, rel: str) -> FileRead:
+    shape = _Shape(table)
+    rows = []
+    for line_no, raw in iter_lines(path.read_bytes()):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            rows.append(RawRow(line_no, None, shape.mask(raw.decode("utf-8", errors="replace")),
+                               ("undecodable_bytes", None, "not UTF-8")))
+            continue
+        rows.append(shape.row(line_no, text))
+    return FileRead(rows=rows, unknown_columns=list(shape.unknown))
+
+
+def read_document(path: Path, table: Table, rel: str) -> FileRead:
+    shape = _Shape(table)
+    raw = path.read_bytes()
+    if not raw.strip():
+        return FileRead(rows=[])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return FileRead(rows=[RawRow(1, None, shape.mask(raw.decode("utf-8", errors="replace")),
+                                     ("undecodable_bytes", None, "not UTF-8"))])
+    return FileRead(rows=[shape.row(1, text)], unknown_columns=list(shape.unknown))

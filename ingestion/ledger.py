@@ -1,0 +1,101 @@
+"""The lake tables around bronze: quarantine, field issues, the load ledger,
+deliveries, watermarks, schema drift and expectation results.
+
+All are append-only: a delivery's rows are written in the transaction that
+loads it, so the ledger never claims a load the lake does not hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+
+import duckdb
+
+from ingestion.contracts import Contract
+from onesource.lake import LAKE_ALIAS
+
+L = LAKE_ALIAS
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "quarantine.rows": [
+        ("batch_id", "VARCHAR"), ("system", "VARCHAR"), ("table_name", "VARCHAR"), ("delivery_date", "DATE"),
+        ("file", "VARCHAR"), ("file_sha256", "VARCHAR"), ("line", "BIGINT"), ("reason", "VARCHAR"),
+        ("field", "VARCHAR"), ("detail", "VARCHAR"), ("raw_text", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ")],
+    "quarantine.field_issues": [
+        ("batch_id", "VARCHAR"), ("system", "VARCHAR"), ("table_name", "VARCHAR"), ("delivery_date", "DATE"),
+        ("file", "VARCHAR"), ("line", "BIGINT"), ("record_key", "VARCHAR"), ("field", "VARCHAR"),
+        ("reason", "VARCHAR"), ("raw_value", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ")],
+    "ops.load_ledger": [
+        ("batch_id", "VARCHAR"), ("system", "VARCHAR"), ("delivery_date", "DATE"), ("file", "VARCHAR"),
+        ("table_name", "VARCHAR"), ("file_sha256", "VARCHAR"), ("status", "VARCHAR"), ("rows_read", "BIGINT"),
+        ("rows_loaded", "BIGINT"), ("rows_quarantined", "BIGINT"), ("fields_flagged", "BIGINT"),
+        ("unknown_columns", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ")],
+    "ops.deliveries": [
+        ("system", "VARCHAR"), ("delivery", "VARCHAR"), ("delivery_date", "DATE"), ("batch_id", "VARCHAR"),
+        ("status", "VARCHAR"), ("error", "VARCHAR"), ("files", "BIGINT"), ("recorded_at", "TIMESTAMPTZ")],
+    "ops.watermarks": [
+        ("system", "VARCHAR"), ("table_name", "VARCHAR"), ("watermark", "VARCHAR"), ("keys_at_watermark", "VARCHAR"),
+        ("batch_id", "VARCHAR"), ("recorded_at", "TIMESTAMPTZ")],
+    "ops.schema_drift": [
+        ("batch_id", "VARCHAR"), ("system", "VARCHAR"), ("table_name", "VARCHAR"), ("file", "VARCHAR"),
+        ("column_name", "VARCHAR"), ("seen_at", "TIMESTAMPTZ")],
+    "ops.expectation_results": [
+        ("batch_id", "VARCHAR"), ("table_name", "VARCHAR"), ("suite", "VARCHAR"), ("expectation", "VARCHAR"),
+        ("column_name", "VARCHAR"), ("kwargs", "VARCHAR"), ("success", "BOOLEAN"), ("unexpected_count", "BIGINT"),
+        ("element_count", "BIGINT"), ("result", "VARCHAR"), ("validated_at", "TIMESTAMPTZ")],
+}
+
+
+def _create(con: duckdb.DuckDBPyConnection, qualified: str, columns: list[tuple[str, str]]) -> None:
+    cols = ", ".join(f'"{n}" {t}' for n, t in columns)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {L}.{qualified} ({cols})")
+    schema, table = qualified.split(".")
+    have = {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+        [L, schema, table]).fetchall()}
+    for n, t in columns:
+        if n not in have:  # a contract gained a column: bronze grows, old rows read null
+            con.execute(f'ALTER TABLE {L}.{qualified} ADD COLUMN "{n}" {t}')
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
+    for qualified, columns in TABLES.items():
+        _create(con, qualified, columns)
+    for contract in contracts:
+        for table in contract.tables:
+            _create(con, f"bronze.{table.name}", table.bronze_columns())
+
+
+def insert(con: duckdb.DuckDBPyConnection, qualified: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    marks = ", ".join("?" * len(TABLES[qualified]))
+    names = ", ".join(f'"{n}"' for n, _ in TABLES[qualified])
+    con.executemany(f"INSERT INTO {L}.{qualified} ({names}) VALUES ({marks})", rows)
+
+
+def finished_deliveries(con: duckdb.DuckDBPyConnection, system: str) -> set[str]:
+    rows = con.execute(f"select delivery from {L}.ops.deliveries where system = ? and status in ('loaded', 'resend')",
+                       [system]).fetchall()
+    return {r[0] for r in rows}
+
+
+def loaded_files(con: duckdb.DuckDBPyConnection, system: str) -> set[tuple[str, str]]:
+    """(file name, sha256) of every file already loaded for a system: a byte-identical re-send matches."""
+    rows = con.execute(f"select file, file_sha256 from {L}.ops.load_ledger where system = ? and status = 'loaded'",
+                       [system]).fetchall()
+    return {(f.rsplit("/", 1)[-1], sha) for f, sha in rows}
+
+
+def watermarks(con: duckdb.DuckDBPyConnection, system: str) -> dict[str, tuple[str, set[str]]]:
+    rows = con.execute(
+        f"select table_name, watermark, keys_at_watermark from {L}.ops.watermarks where system = ? "
+        f"qualify row_number() over (partition by table_name order by watermark desc, recorded_at desc) = 1",
+        [system]).fetchall()
+    return {t: (w, set(json.loads(k))) for t, w, k in rows}
+
+
+def record_failure(con: duckdb.DuckDBPyConnection, res) -> None:
+    insert(con, "ops.deliveries", [(res.system, res.delivery, None, f"{res.system}/{res.delivery}", "failed",
+                                    res.error, 0, dt.datetime.now(dt.timezone.utc))])

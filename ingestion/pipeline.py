@@ -1,0 +1,376 @@
+"""Load closed deliveries into the lake's bronze layer, atomically and idempotently.
+
+One delivery (a ``<system>/<YYYYMMDD>`` folder with ``_SUCCESS``, or one read of
+the contract database) is one lake transaction: its bronze rows, quarantined
+rows, field issues, load ledger, schema-drift notes and expectation results
+commit together or not at all. A delivery already in ``ops.deliveries`` is not
+read again; a file byte-identical to one already loaded under the same name
+is recorded as a re-send and skipped. Per file: rows read = rows loaded +
+rows quarantined, checked before the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+
+from ingestion import ledger
+from ingestion.connectors import DeliveryError, FileRead, RawRow, reader_for
+from ingestion.connectors import database
+from ingestion.contracts import Contract, Table, contracts
+from ingestion.fields import parser_for
+from ingestion.tokens import MASKED, Tokenizer, load_key, mask_my_numbers
+from onesource import lake
+from onesource.settings import Settings, get_settings, mask_dsn
+
+log = logging.getLogger(__name__)
+DELIVERY_DIR = re.compile(r"^\d{8}$")
+SUCCESS = "_SUCCESS"
+# fault injection for the kill-and-rerun test: SIGKILL this process just before committing that delivery
+FAULT_ENV = "ONESOURCE_FAULT_KILL_BEFORE_COMMIT"
+
+_ARROW = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+          "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+
+
+@dataclass
+class FileResult:
+    file: str
+    table: str
+    sha256: str
+    status: str  # loaded | resend_skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    fields_flagged: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeliveryResult:
+    system: str
+    delivery: str  # YYYYMMDD, or the database read's label
+    status: str  # loaded | resend | failed | waiting
+    files: list[FileResult] = field(default_factory=list)
+    error: str | None = None
+    expectations_failed: int = 0
+
+    @property
+    def rows(self) -> Counter:
+        c: Counter = Counter()
+        for f in self.files:
+            c.update(read=f.rows_read, loaded=f.rows_loaded, quarantined=f.rows_quarantined, flagged=f.fields_flagged)
+        return c
+
+
+@dataclass
+class IngestReport:
+    deliveries: list[DeliveryResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[DeliveryResult]:
+        return [d for d in self.deliveries if d.status == "failed"]
+
+    def by_system(self) -> dict[str, Counter]:
+        out: dict[str, Counter] = {}
+        for d in self.deliveries:
+            c = out.setdefault(d.system, Counter())
+            c.update(d.rows)
+            c[f"deliveries_{d.status}"] += 1
+            c["expectations_failed"] += d.expectations_failed
+        return out
+
+
+class _Batch:
+    """The rows of one table within one delivery, column by column."""
+
+    def __init__(self, table: Table, tokenizer: Tokenizer) -> None:
+        self.table = table
+        self.parsers = {c.name: parser_for(c, tokenizer) for c in table.columns}
+        self.key_cols = table.key_columns
+        key_names = set(table.record_key)
+        self.other = [(c.name, c.bronze_name, c.parse == "my_number", self.parsers[c.name])
+                      for c in table.columns if c.name not in key_names]
+        self.cols: dict[str, list] = {name: [] for name, _ in table.bronze_columns()}
+        self.quarantine: list[tuple] = []
+        self.issues: list[tuple] = []
+        self.mask = mask_my_numbers if table.has_my_number else (lambda s: s)
+
+    def add_file(self, rel: str, sha: str, read: FileRead, meta: tuple) -> FileResult:
+        system, delivery_date, batch_id, loaded_at = meta
+        res = FileResult(file=rel, table=self.table.name, sha256=sha, status="loaded",
+                         unknown_columns=list(read.unknown_columns))
+        cols, mask = self.cols, self.mask
+        qrow = self.quarantine.append
+        irow = self.issues.append
+        other_cols = [(cols[b], name, is_mn, p) for name, b, is_mn, p in self.other]
+        key_cols = [(c, cols[c.bronze_name], self.parsers[c.name]) for c in self.key_cols]
+        overflow, m_line = cols["_overflow"], cols["_line"]
+        n_loaded = 0
+        for r in read.rows:
+            res.rows_read += 1
+            if r.error is not None:
+                qrow((batch_id, system, self.table.name, delivery_date, rel, sha, r.line, *r.error, r.raw, loaded_at))
+                continue
+            v = r.values
+            keys = []
+            bad = None
+            for c, _lst, p in key_cols:
+                val, reason = p(v.get(c.name))
+                if reason is None and val is None:
+                    reason = "missing_key"
+                if reason is not None:
+                    bad = (reason, c.name)
+                    break
+                keys.append(val)
+            if bad is not None:
+                qrow((batch_id, system, self.table.name, delivery_date, rel, sha, r.line, bad[0], bad[1], None,
+                      mask(r.raw), loaded_at))
+                continue
+            record_key = ":".join(str(k) for k in keys)
+            for (_c, lst, _p), val in zip(key_cols, keys):
+                lst.append(val)
+            for lst, name, is_mn, p in other_cols:
+                raw = v.get(name)
+                val, reason = p(raw)
+                if reason is not None:
+                    shown = MASKED if is_mn else mask(str(raw))[:500]
+                    irow((batch_id, system, self.table.name, delivery_date, rel, r.line, record_key, name, reason,
+                          shown, loaded_at))
+                    res.fields_flagged += 1
+                lst.append(val)
+            overflow.append(json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None)
+            m_line.append(r.line)
+            n_loaded += 1
+        for name, value in (("_system", system), ("_delivery_date", delivery_date), ("_file", rel),
+                            ("_file_sha256", sha), ("_batch_id", batch_id), ("_loaded_at", loaded_at)):
+            cols[name].extend([value] * n_loaded)
+        res.rows_loaded = n_loaded
+        res.rows_quarantined = res.rows_read - n_loaded
+        if res.rows_read != res.rows_loaded + res.rows_quarantined:  # pragma: no cover - by construction
+            raise RuntimeError(f"{rel}: rows read != loaded + quarantined")
+        return res
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cols["_line"])
+
+    def arrow(self) -> pa.Table:
+        types = dict(self.table.bronze_columns())
+        return pa.table({name: pa.array(values, type=_ARROW[types[name]]) for name, values in self.cols.items()})
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Ingestor:
+    """Loads deliveries for every contract into one lake connection."""
+
+    def __init__(self, settings: Settings | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                 run_expectations: bool = True, on_delivery: Callable[[DeliveryResult], None] | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.con = con or lake.connect(self.settings)
+        self.contracts = contracts()
+        ledger.ensure_tables(self.con, self.contracts.values())
+        self.tokenizer = Tokenizer(load_key(self.settings))
+        self.run_expectations = run_expectations
+        self.on_delivery = on_delivery or (lambda d: None)
+
+    # -- discovery ---------------------------------------------------------------------------
+    def ingest(self, landing: Path, systems: list[str] | None = None) -> IngestReport:
+        report = IngestReport()
+        for system, contract in self.contracts.items():
+            if systems and system not in systems:
+                continue
+            if contract.connector == "database":
+                results = [self._database(contract, landing)]
+            else:
+                results = self._file_system(contract, landing)
+            for res in results:
+                if res is not None:
+                    report.deliveries.append(res)
+                    self.on_delivery(res)
+        return report
+
+    def _file_system(self, contract: Contract, landing: Path) -> list[DeliveryResult]:
+        root = landing / contract.system
+        if not root.is_dir():
+            return []
+        done = ledger.finished_deliveries(self.con, contract.system)
+        out = []
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and DELIVERY_DIR.match(p.name)):
+            if folder.name in done:
+                continue
+            if not (folder / SUCCESS).exists():
+                # still arriving: later deliveries wait too, deliveries are processed in date order
+                out.append(DeliveryResult(contract.system, folder.name, "waiting"))
+                break
+            res = self._delivery(contract, folder, landing)
+            out.append(res)
+            if res.status == "failed":
+                break  # later deliveries of this system wait until this one loads
+        return out
+
+    # -- one delivery --------------------------------------------------------------------------
+    def _delivery(self, contract: Contract, folder: Path, landing: Path) -> DeliveryResult:
+        system, day = contract.system, folder.name
+        delivery_date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        batch_id = f"{system}/{day}"
+        res = DeliveryResult(system, day, "loaded")
+        loaded_at = dt.datetime.now(dt.timezone.utc)
+        meta = (system, delivery_date, batch_id, loaded_at)
+        batches: dict[str, _Batch] = {}
+        try:
+            files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != SUCCESS)
+            known = ledger.loaded_files(self.con, system)
+            for path in files:
+                rel = path.relative_to(landing).as_posix()
+                table = contract.table_for(path.name)
+                if table is None:
+                    raise DeliveryError(rel, "no table of the contract matches this file name")
+                sha = sha256_file(path)
+                if (path.name, sha) in known:
+                    res.files.append(FileResult(rel, table.name, sha, "resend_skipped"))
+                    continue
+                read = reader_for(contract.connector)(path, table, rel)
+                batch = batches.get(table.name) or batches.setdefault(table.name, _Batch(table, self.tokenizer))
+                res.files.append(batch.add_file(rel, sha, read, meta))
+            if res.files and all(f.status == "resend_skipped" for f in res.files):
+                res.status = "resend"
+            self._commit(res, batches, meta)
+        except DeliveryError as exc:
+            return self._failed(res, exc)
+        return res
+
+    def _database(self, contract: Contract, landing: Path) -> DeliveryResult | None:
+        dsn = self.settings.keiyaku_dsn.get_secret_value() if self.settings.keiyaku_dsn else None
+        source = database.source_for(contract, landing, dsn)
+        if source is None:
+            return None
+        res = DeliveryResult(contract.system, source.label, "loaded")
+        try:
+            marks = ledger.watermarks(self.con, contract.system)
+            reads = database.read_tables(contract, source, {t: w for t, (w, _k) in marks.items()})
+            loaded_at = dt.datetime.now(dt.timezone.utc)
+            batches: dict[str, _Batch] = {}
+            new_marks: dict[str, tuple[str, list[str]]] = {}
+            newest: list[str] = []
+            for table in contract.tables:
+                read = reads[table.name]
+                mark, at_mark = marks.get(table.name, (None, set()))
+                key = table.key_columns[0].name
+                wm_col = str(table.options.get("watermark", "updated_at"))
+                # rows at the watermark itself are read again; those already loaded are dropped here
+                read.rows = [r for r in read.rows
+                             if not (str(r.values.get(wm_col)) == mark and str(r.values.get(key)) in at_mark)]
+                if not read.rows:
+                    continue
+                wm = max(str(r.values.get(wm_col)) for r in read.rows)
+                keys_at = sorted({str(r.values.get(key)) for r in read.rows if str(r.values.get(wm_col)) == wm})
+                if wm == mark:
+                    keys_at = sorted(set(keys_at) | at_mark)
+                new_marks[table.name] = (wm, keys_at)
+                newest.append(wm)
+            if not new_marks:
+                res.status = "unchanged"
+                return res
+            top = max(newest)
+            delivery_date = dt.date.fromisoformat(top[:10])
+            batch_id = f"{contract.system}/{top}"
+            meta = (contract.system, delivery_date, batch_id, loaded_at)
+            res.delivery = f"{source.label}@{top}"
+            for table in contract.tables:
+                read = reads[table.name]
+                if table.name not in new_marks:
+                    continue
+                rel = f"{source.label}#{table.physical_name}"
+                sha = hashlib.sha256("\n".join(r.raw for r in read.rows).encode()).hexdigest()
+                batch = batches.setdefault(table.name, _Batch(table, self.tokenizer))
+                res.files.append(batch.add_file(rel, sha, read, meta))
+            self._commit(res, batches, meta, new_marks)
+        except DeliveryError as exc:
+            return self._failed(res, exc)
+        return res
+
+    def _failed(self, res: DeliveryResult, exc: DeliveryError) -> DeliveryResult:
+        res.status = "failed"
+        res.error = mask_my_numbers(str(exc))
+        res.files = []
+        log.error("delivery %s/%s failed: %s", res.system, res.delivery, res.error)
+        ledger.record_failure(self.con, res)
+        return res
+
+    def _commit(self, res: DeliveryResult, batches: dict[str, _Batch], meta: tuple,
+                new_marks: dict[str, tuple[str, list[str]]] | None = None) -> None:
+        system, delivery_date, batch_id, loaded_at = meta
+        checks: list[tuple] = []
+        if self.run_expectations:
+            from ingestion import expectations
+
+            for name, batch in batches.items():
+                if batch.n_rows:
+                    checks.extend(expectations.run(batch.table, batch.arrow(), batch_id, loaded_at))
+            res.expectations_failed = sum(1 for c in checks if not c[6])
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, batch in batches.items():
+                if batch.n_rows:
+                    arrow_batch = batch.arrow()  # noqa: F841 - read by name below
+                    con.execute(f"INSERT INTO {lake.LAKE_ALIAS}.bronze.{name} BY NAME SELECT * FROM arrow_batch")
+                ledger.insert(con, "quarantine.rows", batch.quarantine)
+                ledger.insert(con, "quarantine.field_issues", batch.issues)
+            ledger.insert(con, "ops.load_ledger", [
+                (batch_id, system, delivery_date, f.file, f.table, f.sha256, f.status, f.rows_read, f.rows_loaded,
+                 f.rows_quarantined, f.fields_flagged, json.dumps(f.unknown_columns, ensure_ascii=False), loaded_at)
+                for f in res.files])
+            ledger.insert(con, "ops.schema_drift", [
+                (batch_id, system, f.table, f.file, col, loaded_at) for f in res.files for col in f.unknown_columns])
+            ledger.insert(con, "ops.expectation_results", checks)
+            for table, (mark, keys_at) in (new_marks or {}).items():
+                ledger.insert(con, "ops.watermarks", [(system, table, mark, json.dumps(keys_at), batch_id, loaded_at)])
+            ledger.insert(con, "ops.deliveries", [(system, res.delivery, delivery_date, batch_id, res.status, None,
+                                                   len(res.files), loaded_at)])
+            if os.environ.get(FAULT_ENV) == f"{system}/{res.delivery}":
+                log.warning("fault injection: killing the process before committing %s", batch_id)
+                os.kill(os.getpid(), signal.SIGKILL)
+                time.sleep(5)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def ingest(landing: Path, settings: Settings | None = None, systems: list[str] | None = None,
+           run_expectations: bool = True, on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
+    """Load every closed delivery under ``landing`` not loaded yet (and the contract database's changes)."""
+    ing = Ingestor(settings, run_expectations=run_expectations, on_delivery=on_delivery)
+    try:
+        return ing.ingest(landing, systems)
+    finally:
+        ing.con.close()
+
+
+def describe_source(dsn: str | None) -> str:
+    return mask_dsn(dsn) if dsn else "SQLite file in the landing zone"
+
+
+__all__ = ["DeliveryResult", "FileResult", "IngestReport", "Ingestor", "ingest", "RawRow", "Any"]

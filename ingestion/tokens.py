@@ -1,0 +1,91 @@
+"""個人番号 tokenization at the edge.
+
+The raw number never passes this module: it is validated and replaced by
+HMAC-SHA256 under a key from configuration (``ONESOURCE_MY_NUMBER_KEY``) or,
+on the embedded default, a key generated on first use in the keys folder
+with owner-only permissions. Tokens are domain-separated like the national
+機関別符号: the ingestion token (domain ``identity``) is what linkage joins
+on; any mart that needs a pseudonym derives its own with :meth:`derive`, so
+a token leaked from one use cannot be joined to another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import stat
+import unicodedata
+from pathlib import Path
+
+from onesource.ids import my_number_valid
+from onesource.settings import Settings, get_settings
+
+KEY_FILE = "my_number.key"
+TOKEN_VERSION = b"onesource/my_number/v1"
+IDENTITY_DOMAIN = "identity"
+# 12 digits (ASCII or full-width) not part of a longer digit run: the shape of a 個人番号
+_TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
+
+
+class KeyError_(RuntimeError):
+    """The tokenization key is missing, unreadable or too open."""
+
+
+def load_key(settings: Settings | None = None) -> bytes:
+    """The HMAC key: from configuration, else the generated embedded default (created 0600 on first use)."""
+    settings = settings or get_settings()
+    if settings.my_number_key is not None:
+        key = settings.my_number_key.get_secret_value().encode()
+        if len(key) < 32:
+            raise KeyError_("ONESOURCE_MY_NUMBER_KEY must hold at least 32 bytes")
+        return key
+    path = settings.keys_dir / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise KeyError_(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    return bytes.fromhex(path.read_text().strip())
+
+
+class Tokenizer:
+    """Validates 個人番号 and turns them into domain-separated tokens."""
+
+    def __init__(self, key: bytes, domain: str = IDENTITY_DOMAIN) -> None:
+        self._key = hmac.new(key, TOKEN_VERSION + b"\x00" + domain.encode(), hashlib.sha256).digest()
+        self.domain = domain
+
+    def token(self, value: object) -> str | None:
+        """The token of a valid number; None when it is empty or fails its check digit."""
+        digits = normalize_digits(value)
+        if not my_number_valid(digits):
+            return None
+        return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def derive(token: str, domain: str, key: bytes) -> str:
+        """A token for another use, computed from the identity token (one derivation per use)."""
+        sub = hmac.new(key, TOKEN_VERSION + b"\x00derive\x00" + domain.encode(), hashlib.sha256).digest()
+        return hmac.new(sub, token.encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_digits(value: object) -> str:
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text.replace("-", "").replace(" ", "")
+
+
+def mask_my_numbers(text: str) -> str:
+    """Any 12-digit run in free text (raw lines for quarantine, error messages) blanked out."""
+    return _TWELVE_DIGITS.sub("************", text)
+
+
+MASKED = "[個人番号: masked]"
