@@ -29,7 +29,8 @@ def _gx():
 @functools.cache
 def _context():
     gx = _gx()
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # GE pins some of its loggers to INFO
     ctx = gx.get_context(mode="ephemeral")
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -101,17 +101,21 @@ def ingest(
                       str(c["deliveries_failed"]), f"{c['read']:,}", f"{c['loaded']:,}", f"{c['quarantined']:,}",
                       f"{c['flagged']:,}", str(c["expectations_failed"]))
     out.print(table)
+    drift: dict[tuple[str, str], list[str]] = {}
     for d in report.deliveries:
         for f in d.files:
-            if f.unknown_columns:
-                out.print(f"schema drift: {f.file} has columns the contract does not know: "
-                          f"{', '.join(f.unknown_columns)} (kept in _overflow)")
+            for col in f.unknown_columns:
+                drift.setdefault((d.system, col), []).append(f.file)
+    for (name, col), files in drift.items():
+        out.print(f"schema drift: {name} delivers {col!r}, which its contract does not know, in {len(files)} "
+                  f"file(s) from {files[0]}; kept in _overflow (see lake.ops.schema_drift)")
+    for d in report.deliveries:
         if d.status == "waiting":
             out.print(f"waiting: {d.system}/{d.delivery} has no _SUCCESS yet")
     out.print(f"done in {time.perf_counter() - t0:.1f}s")
     if report.failed:
         for d in report.failed:
-            console.print(f"error: delivery {d.system}/{d.delivery} failed: {d.error}")
+            typer.echo(f"error: delivery {d.system}/{d.delivery} failed: {d.error}", err=True)
         raise typer.Exit(1)
 
 

@@ -47,7 +47,9 @@ class _Shape:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            truncated = exc.pos >= len(text.rstrip()) - 1 or "Unterminated" in exc.msg
+            body = text.strip()
+            # an object that opens but never closes was cut off; anything else is malformed JSON
+            truncated = body.startswith("{") and not body.endswith("}")
             return RawRow(line_no, None, self.mask(text), ("truncated_line" if truncated else "invalid_json", None, f"{exc.msg} at character {exc.pos}"))
         if not isinstance(obj, dict):
             return RawRow(line_no, None, self.mask(text), ("invalid_json", None, "not a JSON object"))
