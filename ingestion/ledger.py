@@ -8,6 +8,7 @@ loads it, so the ledger never claims a load the lake does not hold.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable
 
@@ -65,6 +66,32 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contracts: Iterable[Contract])
     for contract in contracts:
         for table in contract.tables:
             _create(con, f"bronze.{table.name}", table.bronze_columns())
+            _ensure_view(con, table)
+
+
+def current_view_sql(table) -> str | None:
+    """The view holding each record's newest version (contract option ``latestBy``), or None."""
+    order = table.options.get("latestBy")
+    if not order:
+        return None
+    keys = ", ".join(f'"{k}"' for k in table.record_key)
+    by = ", ".join(f'"{c}" desc nulls last' for c in order)
+    sql = (f"select * exclude (_version) from (select *, row_number() over (partition by {keys} order by {by}, "
+           f"_delivery_date desc, _file desc, _line desc) as _version from bronze.{table.name}) where _version = 1")
+    # DuckDB stores views normalized; a literal carrying the definition's hash tells whether it changed
+    digest = hashlib.sha256(sql.encode()).hexdigest()[:12]
+    return f"{sql} and 'definition {digest}' is not null"
+
+
+def _ensure_view(con: duckdb.DuckDBPyConnection, table) -> None:
+    sql = current_view_sql(table)
+    if sql is None:
+        return
+    name = f"{table.name}_current"
+    have = con.execute("select sql from duckdb_views() where database_name = ? and schema_name = 'bronze' "
+                       "and view_name = ?", [L, name]).fetchone()
+    if have is None or sql.rsplit("'definition ", 1)[1][:12] not in have[0]:
+        con.execute(f"CREATE OR REPLACE VIEW {L}.bronze.{name} AS {sql}")
 
 
 def insert(con: duckdb.DuckDBPyConnection, qualified: str, rows: list[tuple]) -> None:

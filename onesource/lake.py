@@ -97,6 +97,11 @@ def attach_sql(settings: Settings, read_only: bool = False) -> str:
     return f"ATTACH '{target}' AS {LAKE_ALIAS} ({', '.join(opts)})"
 
 
+def snapshots(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """The lake's snapshots, oldest first (id, time, schema version, changes...)."""
+    return con.execute(f"select * from {LAKE_ALIAS}.snapshots() order by snapshot_id").fetchall()
+
+
 def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the lake attached as ``lake`` and its schemas created."""
     settings = settings or get_settings()
