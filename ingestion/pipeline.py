@@ -42,7 +42,7 @@ SUCCESS = "_SUCCESS"
 # fault injection for the kill-and-rerun test: SIGKILL this process just before committing that delivery
 FAULT_ENV = "ONESOURCE_FAULT_KILL_BEFORE_COMMIT"
 
-_ARROW = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
           "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
 
 
@@ -170,7 +170,7 @@ class _Batch:
 
     def arrow(self) -> pa.Table:
         types = dict(self.table.bronze_columns())
-        return pa.table({name: pa.array(values, type=_ARROW[types[name]]) for name, values in self.cols.items()})
+        return pa.table({name: pa.array(values, type=ARROW_TYPES[types[name]]) for name, values in self.cols.items()})
 
 
 def sha256_file(path: Path) -> str:

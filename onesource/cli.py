@@ -85,7 +85,7 @@ def ingest(
     settings = get_settings()
     landing = landing or settings.landing_dir
     if not landing.is_dir():
-        console.print(f"error: landing zone {landing} does not exist")
+        typer.echo(f"error: landing zone {landing} does not exist", err=True)
         raise typer.Exit(2)
     t0 = time.perf_counter()
     with console.status("ingesting") as status:
