@@ -27,6 +27,8 @@ _OK_NONE: Result = (None, None)
 
 def _text(v: Any) -> str | None:
     """A delivered value as text; empty means null. Fixed-width padding (full-width and ASCII spaces) is dropped."""
+    if type(v) is str:
+        return v.rstrip("\u3000 ") or None
     if v is None:
         return None
     if isinstance(v, float) and v.is_integer():
@@ -45,7 +47,7 @@ def parse_atena(v: Any, leading_zeros_lost: bool = False) -> Result:
     s = _text(v)
     if s is None:
         return _OK_NONE
-    d = _nfkc(s)
+    d = s if (len(s) == 8 and s.isascii()) else _nfkc(s)
     if leading_zeros_lost and d.isdigit() and len(d) < 8:
         d = d.zfill(8)
     if len(d) != 8 or not d.isascii() or not d.isdigit():
@@ -117,7 +119,9 @@ def parse_datetime(v: Any) -> Result:
     if s is None:
         return _OK_NONE
     try:
-        return dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S"), None
+        if len(s) != 19 or s[4] != "-" or s[7] != "-" or s[10] != " " or s[13] != ":" or s[16] != ":":
+            raise ValueError(s)
+        return dt.datetime(int(s[:4]), int(s[5:7]), int(s[8:10]), int(s[11:13]), int(s[14:16]), int(s[17:19])), None
     except ValueError:
         return None, "invalid_date"
 
@@ -144,6 +148,10 @@ def parse_integer(v: Any) -> Result:
     s = _text(v)
     if s is None:
         return _OK_NONE
+    try:
+        return int(s), None  # int() takes zero padding, surrounding spaces and full-width digits
+    except ValueError:
+        pass
     try:
         return int(_nfkc(s).replace(",", "")), None
     except ValueError:

@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from ingestion import ledger
-from ingestion.connectors import DeliveryError, FileRead, RawRow, reader_for
-from ingestion.connectors import database
+from ingestion.connectors import DeliveryError, FileRead, RawRow, database, reader_for
 from ingestion.contracts import Contract, Table, contracts
 from ingestion.fields import parser_for
 from ingestion.tokens import MASKED, Tokenizer, load_key, mask_my_numbers
@@ -67,6 +67,9 @@ class DeliveryResult:
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
     expectations_failed: int = 0
+    seconds: float = 0.0
+    seconds_expectations: float = 0.0
+    started: float = field(default=0.0, repr=False)
 
     @property
     def rows(self) -> Counter:
@@ -206,6 +209,7 @@ class Ingestor:
                 results = self._file_system(contract, landing)
             for res in results:
                 if res is not None:
+                    res.seconds = round(time.perf_counter() - res.started, 3) if res.started else 0.0
                     report.deliveries.append(res)
                     self.on_delivery(res)
         return report
@@ -234,7 +238,7 @@ class Ingestor:
         system, day = contract.system, folder.name
         delivery_date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
         batch_id = f"{system}/{day}"
-        res = DeliveryResult(system, day, "loaded")
+        res = DeliveryResult(system, day, "loaded", started=time.perf_counter())
         loaded_at = dt.datetime.now(dt.timezone.utc)
         meta = (system, delivery_date, batch_id, loaded_at)
         batches: dict[str, _Batch] = {}
@@ -258,6 +262,9 @@ class Ingestor:
             self._commit(res, batches, meta)
         except DeliveryError as exc:
             return self._failed(res, exc)
+        except Exception as exc:  # a reader bug or a file nobody foresaw: fail this delivery, not the run
+            log.error("unexpected error loading %s: %s", batch_id, mask_my_numbers(traceback.format_exc()))
+            return self._failed(res, DeliveryError(batch_id, f"unexpected {exc.__class__.__name__}: {exc}"))
         return res
 
     def _database(self, contract: Contract, landing: Path) -> DeliveryResult | None:
@@ -265,7 +272,7 @@ class Ingestor:
         source = database.source_for(contract, landing, dsn)
         if source is None:
             return None
-        res = DeliveryResult(contract.system, source.label, "loaded")
+        res = DeliveryResult(contract.system, source.label, "loaded", started=time.perf_counter())
         try:
             marks = ledger.watermarks(self.con, contract.system)
             reads = database.read_tables(contract, source, {t: w for t, (w, _k) in marks.items()})
@@ -308,6 +315,9 @@ class Ingestor:
             self._commit(res, batches, meta, new_marks)
         except DeliveryError as exc:
             return self._failed(res, exc)
+        except Exception as exc:
+            log.error("unexpected error reading %s: %s", contract.system, mask_my_numbers(traceback.format_exc()))
+            return self._failed(res, DeliveryError(contract.system, f"unexpected {exc.__class__.__name__}: {exc}"))
         return res
 
     def _failed(self, res: DeliveryResult, exc: DeliveryError) -> DeliveryResult:
@@ -325,10 +335,12 @@ class Ingestor:
         if self.run_expectations:
             from ingestion import expectations
 
-            for name, batch in batches.items():
+            t0 = time.perf_counter()
+            for batch in batches.values():
                 if batch.n_rows:
                     checks.extend(expectations.run(batch.table, batch.arrow(), batch_id, loaded_at))
             res.expectations_failed = sum(1 for c in checks if not c[6])
+            res.seconds_expectations = round(time.perf_counter() - t0, 3)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:

@@ -18,7 +18,6 @@ import re
 import secrets
 import stat
 import unicodedata
-from pathlib import Path
 
 from onesource.ids import my_number_valid
 from onesource.settings import Settings, get_settings
@@ -60,14 +59,17 @@ class Tokenizer:
 
     def __init__(self, key: bytes, domain: str = IDENTITY_DOMAIN) -> None:
         self._key = hmac.new(key, TOKEN_VERSION + b"\x00" + domain.encode(), hashlib.sha256).digest()
+        self._mac = hmac.new(self._key, digestmod=hashlib.sha256)  # copied per value: no key schedule each time
         self.domain = domain
 
     def token(self, value: object) -> str | None:
         """The token of a valid number; None when it is empty or fails its check digit."""
-        digits = normalize_digits(value)
+        digits = value if (type(value) is str and len(value) == 12 and value.isascii()) else normalize_digits(value)
         if not my_number_valid(digits):
             return None
-        return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()
+        mac = self._mac.copy()
+        mac.update(digits.encode())
+        return mac.hexdigest()
 
     @staticmethod
     def derive(token: str, domain: str, key: bytes) -> str:

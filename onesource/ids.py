@@ -12,7 +12,9 @@ _MY_NUMBER_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 def atena_check_digit(serial: str) -> int:
     """Check digit of a 7-digit 宛名番号 serial (weights 2..7,2 from the right)."""
-    r = sum(int(d) * w for d, w in zip(reversed(serial), _ATENA_WEIGHTS)) % 11
+    b = serial.encode("ascii")  # unrolled: this runs for every 宛名番号 and 世帯番号 of a city-wide load
+    r = ((b[6] - 48) * 2 + (b[5] - 48) * 3 + (b[4] - 48) * 4 + (b[3] - 48) * 5 + (b[2] - 48) * 6
+         + (b[1] - 48) * 7 + (b[0] - 48) * 2) % 11
     return 0 if r <= 1 else 11 - r
 
 
@@ -29,7 +31,8 @@ def atena_valid(value: str | None) -> bool:
 
 
 def my_number_check_digit(first11: str) -> int:
-    r = sum(int(d) * w for d, w in zip(first11, _MY_NUMBER_WEIGHTS)) % 11
+    b = first11.encode("ascii")
+    r = sum((b[i] - 48) * w for i, w in enumerate(_MY_NUMBER_WEIGHTS)) % 11
     return 0 if r <= 1 else 11 - r
 
 

@@ -30,7 +30,8 @@ def read(path: Path, table: Table, rel: str) -> FileRead:
                 bad, bad_range = name, f"{start + 1}-{end}"
                 break
         if bad is not None:
-            rows.append(RawRow(rec_no, None, rec.decode(codec, errors="replace"), ("undecodable_bytes", bad, f"bytes {bad_range} do not decode as {codec}")))
+            rows.append(RawRow(rec_no, None, rec.decode(codec, errors="replace"),
+                               ("undecodable_bytes", bad, f"bytes {bad_range} do not decode as {codec}")))
             continue
         rows.append(RawRow(rec_no, values, rec.decode(codec, errors="replace")))
     return FileRead(rows=rows)

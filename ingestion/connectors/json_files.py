@@ -50,7 +50,8 @@ class _Shape:
             body = text.strip()
             # an object that opens but never closes was cut off; anything else is malformed JSON
             truncated = body.startswith("{") and not body.endswith("}")
-            return RawRow(line_no, None, self.mask(text), ("truncated_line" if truncated else "invalid_json", None, f"{exc.msg} at character {exc.pos}"))
+            reason = "truncated_line" if truncated else "invalid_json"
+            return RawRow(line_no, None, self.mask(text), (reason, None, f"{exc.msg} at character {exc.pos}"))
         if not isinstance(obj, dict):
             return RawRow(line_no, None, self.mask(text), ("invalid_json", None, "not a JSON object"))
         values = {name: _get(obj, path) for name, path in self.paths}

@@ -17,7 +17,8 @@ def _unclosed(manifest: dict) -> tuple[str, ...]:
 def manifest_faults(manifest: dict) -> tuple[Counter, Counter]:
     """(quarantine, field issues) as multisets of (file, line, reason), without deliveries never loaded."""
     skip = _unclosed(manifest)
-    q = Counter((r["file"], r["line"], r["kind"]) for r in manifest["quarantine_rows"] if not r["file"].startswith(skip))
+    q = Counter((r["file"], r["line"], r["kind"]) for r in manifest["quarantine_rows"]
+                if not r["file"].startswith(skip))
     f = Counter((r["file"], r["line"], r["kind"]) for r in manifest["field_issue_rows"]
                 if not r["file"].startswith(skip))
     return q, f

@@ -82,6 +82,19 @@ def test_hand_made_zone_reconciles_and_reports_failure_drift_and_waiting(home, z
     assert json.loads(overflow[0][0]) == {"連絡先": "090-0000-0000"}
 
 
+def test_an_unreadable_file_fails_its_delivery_only(home, zone):
+    landing, _ = zone
+    (landing / "kosodate" / "20261101" / "hoiku_moushikomi_R8.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
+    (landing / "hojokin" / "20261101" / "notes.txt").write_text("a stray file", encoding="utf-8")
+    report = ingest(landing)
+    failed = {f"{d.system}/{d.delivery}": d.error for d in report.failed}
+    assert "not a readable xlsx" in failed["kosodate/20261101"]
+    assert "notes.txt" in failed["hojokin/20261101"] and "no table" in failed["hojokin/20261101"]
+    con = lake.connect()
+    assert con.execute("select count(*) from lake.bronze.juki__jumin").fetchone()[0] > 0
+    assert con.execute("select count(*) from lake.bronze.kosodate__moushikomi").fetchone()[0] == 0
+
+
 def test_bronze_keeps_values_as_delivered_with_load_metadata(home, zone):
     landing, _ = zone
     ingest(landing)
