@@ -9,17 +9,16 @@ business registrations, changes, closures and mergers). The systems in
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import random
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 
 from onesource.ids import make_atena, make_houjin_bango, make_my_number
 from onesource.simulator.config import SimConfig
+from onesource.towns import load_towns
 from onesource.simulator.names import (
     BIZ_PLACE,
     BIZ_TRADE,
@@ -56,19 +55,6 @@ def kanji_number(n: int) -> str:
         return KANJI_DIGITS[n]
     tens, ones = divmod(n, 10)
     return ("" if tens == 1 else KANJI_DIGITS[tens]) + "十" + (KANJI_DIGITS[ones] if ones else "")
-
-
-@dataclass(frozen=True)
-class Town:
-    name: str
-    chome_max: int
-    postal: str
-
-
-def load_towns() -> list[Town]:
-    text = resources.files("onesource.simulator").joinpath("data/ichikawa_towns.csv").read_text(encoding="utf-8")
-    rows = [line for line in text.splitlines() if line and not line.startswith("#")]
-    return [Town(r["town"], int(r["chome_max"]), r["postal_code"]) for r in csv.DictReader(rows)]
 
 
 @dataclass(slots=True, eq=False)
