@@ -119,6 +119,16 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dbt(ctx: typer.Context) -> None:
+    """Run dbt on the lake with the platform's settings, e.g. `onesource dbt build` or `onesource dbt docs generate`."""
+    from onesource.dbt import run_dbt
+
+    result = run_dbt(ctx.args or ["build"])
+    if not result.success:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     residents: Annotated[int, typer.Option(help="Residents of the demo city.")] = 5000,

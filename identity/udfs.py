@@ -1,0 +1,88 @@
+"""The normalization functions as DuckDB scalar functions (``os_*``), for dbt's staging models.
+
+Registered on every dbt connection by the dbt-duckdb plugin in ``identity.dbt_plugin``;
+staging models are materialized as tables, so nothing downstream needs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from identity import normalize as n
+from onesource.era import EraDateError, parse_era7, parse_free_date
+
+ADDRESS = duckdb.struct_type({"in_city": "BOOLEAN", "town": "VARCHAR", "chome": "INTEGER", "ban": "INTEGER",
+                              "go": "INTEGER", "katagaki": "VARCHAR", "key": "VARCHAR", "canonical": "VARCHAR",
+                              "rest": "VARCHAR"})
+COMPANY = duckdb.struct_type({"core": "VARCHAR", "form": "VARCHAR", "form_position": "VARCHAR"})
+ERA_DATE = duckdb.struct_type({"date": "DATE", "year": "INTEGER", "month": "INTEGER", "day": "INTEGER",
+                               "precision": "VARCHAR"})
+
+
+def _address(text: str | None) -> dict | None:
+    a = n.parse_address(text)
+    return None if a is None else a.as_dict()
+
+
+def _company(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    c = n.company(text)
+    return {"core": c.core, "form": c.form, "form_position": c.form_position}
+
+
+def _era_parts(d) -> dict:
+    full = d.date if d.precision == "day" else None
+    return {"date": full, "year": d.year, "month": d.month, "day": d.day, "precision": d.precision}
+
+
+def _era7(text: str | None) -> dict | None:
+    """7-digit era date: the date only when the day is known; year, month, day and precision kept apart."""
+    if text is None:
+        return None
+    try:
+        return _era_parts(parse_era7(text))
+    except EraDateError:
+        return None
+
+
+def _day(value: dt.date | None) -> dict | None:
+    if value is None:
+        return None
+    return {"date": value, "year": value.year, "month": value.month, "day": value.day, "precision": "day"}
+
+
+def _free(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        return _era_parts(parse_free_date(text))
+    except EraDateError:
+        return None
+
+
+FUNCTIONS = [
+    ("os_name_key", n.name_key, ["VARCHAR"], "VARCHAR"),
+    ("os_name_display", n.name_display, ["VARCHAR"], "VARCHAR"),
+    ("os_surname", lambda v: n.split_name(v)[0], ["VARCHAR"], "VARCHAR"),
+    ("os_given_name", lambda v: n.split_name(v)[1], ["VARCHAR"], "VARCHAR"),
+    ("os_kana_key", n.kana_key, ["VARCHAR"], "VARCHAR"),
+    ("os_kana_display", n.kana_display, ["VARCHAR"], "VARCHAR"),
+    ("os_phone_key", n.phone_key, ["VARCHAR"], "VARCHAR"),
+    ("os_address", _address, ["VARCHAR"], ADDRESS),
+    ("os_company", _company, ["VARCHAR"], COMPANY),
+    ("os_era7", _era7, ["VARCHAR"], ERA_DATE),
+    ("os_day", _day, ["DATE"], ERA_DATE),
+    ("os_free_date", _free, ["VARCHAR"], ERA_DATE),
+]
+
+
+def register(con: duckdb.DuckDBPyConnection) -> None:
+    for name, fn, args, ret in FUNCTIONS:
+        try:
+            con.remove_function(name)
+        except Exception:  # noqa: BLE001 - not registered yet
+            pass
+        con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)

@@ -1,0 +1,55 @@
+"""Run dbt on the lake: the profile's variables come from the platform's settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from onesource import lake
+from onesource.settings import REPO_ROOT, Settings, get_settings
+
+DBT_DIR = REPO_ROOT / "dbt"
+
+
+def dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    settings = settings or get_settings()
+    if settings.catalog_dsn is not None:
+        target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}"
+        schema = settings.catalog_schema
+    else:
+        lake.ensure_sqlite_catalog(settings.catalog_path)
+        target, schema = f"ducklake:sqlite:{settings.catalog_path}", "main"
+    return {
+        "ONESOURCE_DUCKDB_EXTENSION_DIR": str(settings.duckdb_extension_dir),
+        "ONESOURCE_DBT_LAKE": target,
+        "ONESOURCE_DBT_DATA_PATH": f"{settings.lake_data_path}/",
+        "ONESOURCE_DBT_METADATA_SCHEMA": schema,
+        "ONESOURCE_DBT_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "ONESOURCE_DBT_DUCKDB_THREADS": str(settings.duckdb_threads),
+        # dbt's own output goes under the platform home, never into the repository
+        "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),
+        "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
+        "DBT_PROFILES_DIR": str(DBT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def run_dbt(args: Sequence[str], settings: Settings | None = None):
+    """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``)."""
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    lake.install_extensions(settings)
+    settings.lake_data_path.mkdir(parents=True, exist_ok=True)
+    env = dbt_env(settings)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return dbtRunner().invoke(list(args))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
