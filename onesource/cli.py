@@ -130,6 +130,86 @@ def dbt(ctx: typer.Context) -> None:
 
 
 @app.command()
+def link(
+    truth: Annotated[Path | None, typer.Option(help="Truth folder: also report pairwise precision/recall.")] = None,
+) -> None:
+    """Build staging, link persons and businesses (stable ids, review queue), build the core marts."""
+    from identity.run import link_all
+    from onesource import lake
+    from onesource.dbt import run_dbt
+
+    settings = get_settings()
+    for select in ("staging intermediate", None):
+        if select is None:
+            con = lake.connect(settings)
+            try:
+                results = link_all(con, settings)
+            finally:
+                con.close()
+            for entity, (run_id, r) in results.items():
+                typer.echo(f"{entity} linkage {run_id}: {r.records:,} records, {r.deterministic_edges:,} deterministic "
+                           f"edges, {r.scored_pairs:,} scored pairs, {r.probabilistic_links:,} links, "
+                           f"{r.blocked_by_guard:,} blocked by the guard, {r.review_pairs:,} to review, "
+                           f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
+            continue
+        result = run_dbt(["build", "--select", *select.split()], settings)
+        if not result.success:
+            typer.echo(f"error: dbt build --select {select} failed", err=True)
+            raise typer.Exit(1)
+    result = run_dbt(["build", "--select", "marts"], settings)
+    if not result.success:
+        typer.echo("error: dbt build --select marts failed", err=True)
+        raise typer.Exit(1)
+    if truth is not None:
+        from identity.quality import pairwise
+
+        con = lake.connect(settings)
+        for entity in ("person", "business"):
+            q = pairwise(con, truth / f"{entity}_truth.csv", entity)
+            typer.echo(f"{entity} quality vs {truth.name}: precision {q.precision:.4f}, recall {q.recall:.4f}, "
+                       f"F1 {q.f1:.4f} ({q.records_scored:,} records)")
+
+
+export_app = typer.Typer(help="Export files for outside use.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("xref")
+def export_xref(out: Annotated[Path, typer.Option(help="Folder for person_source_xref.csv and "
+                                                     "business_source_xref.csv.")]) -> None:
+    """Write the cross-reference tables (source_system, source_record_key, person_id / business_id) as CSV."""
+    from identity.run import export_xref as run
+    from onesource import lake
+
+    con = lake.connect(read_only=True)
+    counts = run(con, out)
+    typer.echo(", ".join(f"{k}_source_xref.csv: {v:,} rows" for k, v in counts.items()) + f" in {out}")
+
+
+review_app = typer.Typer(help="The clerical review queue of doubtful pairs.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("import")
+def review_import(
+    file: Annotated[Path, typer.Argument(help="CSV: unique_id_l, unique_id_r, decision (match|no_match), "
+                                              "reviewer, note.")],
+    entity: Annotated[str, typer.Option(help="person or business.")] = "person",
+) -> None:
+    """Record reviewers' decisions; they override the model on every later `onesource link`."""
+    from identity.run import import_decisions
+    from onesource import lake
+
+    con = lake.connect()
+    try:
+        n = import_decisions(con, file, entity)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{n} decisions recorded for {entity} linkage; run `onesource link` to apply them")
+
+
+@app.command()
 def demo(
     residents: Annotated[int, typer.Option(help="Residents of the demo city.")] = 5000,
     days: Annotated[int, typer.Option(help="Daily deltas.")] = 7,

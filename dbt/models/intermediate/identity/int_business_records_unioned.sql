@@ -1,0 +1,36 @@
+{#- One row per source record that describes a business, in one shape, for linkage.
+    source_record_key is exactly the key of the spec's truth files. -#}
+with
+
+houjin as (
+    select
+        'houjin' as source_system, houjin_bango as source_record_key, houjin_bango,
+        name_core_key, name_kana_key, legal_form, address_key, town, null::varchar as phone_key,
+        corporate_name as name, located_in_city, updated_on::timestamp as observed_at
+    from {{ ref('stg_houjin__corporations') }}
+),
+
+keiyaku as (
+    select
+        'keiyaku', vendor_key, houjin_bango,
+        name_core_key, name_kana_key, legal_form, address_key, town, phone_key,
+        trade_name, located_in_city, updated_at::timestamp
+    from {{ ref('stg_keiyaku__vendors') }}
+),
+
+hojokin as (
+    select
+        'hojokin', shinsei_bango, houjin_bango,
+        name_core_key, corporate_name_kana_key, legal_form, address_key, town, phone_key,
+        applicant_name, address_in_city, updated_at::timestamp
+    from {{ ref('stg_hojokin__applications') }}
+    where applicant_kind = 'hojin'
+),
+
+unioned as (
+    select * from houjin
+    union all select * from keiyaku
+    union all select * from hojokin
+)
+
+select source_system || '|' || source_record_key as unique_id, * from unioned

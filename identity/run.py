@@ -1,0 +1,129 @@
+"""One linkage run per entity: link, keep ids stable, write the identity tables in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from identity.linkage import BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage
+from identity.stable_ids import assign
+from onesource.lake import LAKE_ALIAS as L
+from onesource.settings import Settings
+
+log = logging.getLogger(__name__)
+PREFIX = {"person": "P", "business": "B"}
+DECISIONS = ("match", "no_match")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = "
+                            "'identity' and table_name = ?", [L, table]).fetchone()[0])
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
+    con.execute(f"""create table if not exists {L}.identity.{entity}_review_decisions (
+        unique_id_l varchar, unique_id_r varchar, decision varchar, reviewer varchar, note varchar,
+        decided_at timestamptz)""")
+    con.execute(f"""create table if not exists {L}.identity.{entity}_id_history (
+        run_id varchar, event varchar, {entity}_id varchar, related_id varchar, recorded_at timestamptz)""")
+    con.execute(f"""create table if not exists {L}.identity.{entity}_membership_changes (
+        run_id varchar, unique_id varchar, old_id varchar, new_id varchar, recorded_at timestamptz)""")
+    con.execute(f"""create table if not exists {L}.identity.linkage_runs (
+        run_id varchar, entity varchar, started_at timestamptz, records bigint, scored_pairs bigint,
+        deterministic_edges bigint, probabilistic_links bigint, blocked_by_guard bigint, review_pairs bigint,
+        clusters bigint, seconds double, link_threshold double, review_lower double, model_json varchar)""")
+
+
+def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
+                config: LinkageConfig | None = None) -> tuple[str, LinkageResult]:
+    config = config or LinkageConfig()
+    entity = spec.entity
+    ensure_tables(con, entity)
+    started = dt.datetime.now(dt.timezone.utc)
+    membership, review, result = run_linkage(con, settings, spec, config)
+    previous: dict[str, str] = {}
+    if _exists(con, f"{entity}_membership"):
+        previous = dict(con.execute(f"select unique_id, {entity}_id from {L}.identity.{entity}_membership").fetchall())
+    ids = membership.column("unique_id").to_pylist()
+    roots = dict(zip(ids, membership.column("cluster_root").to_pylist()))
+    stable, events = assign(roots, previous, PREFIX[entity])
+    n_runs = con.execute(f"select count(*) from {L}.identity.linkage_runs where entity = ?", [entity]).fetchone()[0]
+    run_id = f"{entity}-{n_runs + 1:06d}"
+    table = membership.drop_columns(["cluster_root"]).append_column(
+        f"{entity}_id", pa.array([stable[i] for i in ids], type=pa.string())).append_column(
+        "run_id", pa.array([run_id] * len(ids), type=pa.string()))
+    changes = [(run_id, i, previous[i], stable[i], started) for i in ids if i in previous and previous[i] != stable[i]]
+    queue = review.append_column("run_id", pa.array([run_id] * review.num_rows, type=pa.string())) \
+        if review.num_rows else None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("membership_arrow", table)
+        con.execute(f"create or replace table {L}.identity.{entity}_membership as select * from membership_arrow")
+        con.unregister("membership_arrow")
+        if queue is not None:
+            con.register("queue_arrow", queue)
+            con.execute(f"create or replace table {L}.identity.{entity}_review_queue as "
+                        f"select *, 'open' as status from queue_arrow")
+            con.unregister("queue_arrow")
+        elif _exists(con, f"{entity}_review_queue"):
+            con.execute(f"delete from {L}.identity.{entity}_review_queue")
+        if events:
+            con.executemany(f"insert into {L}.identity.{entity}_id_history values (?, ?, ?, ?, ?)",
+                            [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
+        if changes:
+            con.executemany(f"insert into {L}.identity.{entity}_membership_changes values (?, ?, ?, ?, ?)", changes)
+        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
+                     result.probabilistic_links, result.blocked_by_guard, result.review_pairs, result.clusters,
+                     result.seconds, config.link, config.review_lower, json.dumps(result.model, ensure_ascii=False)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log.info("%s linkage %s: %s", entity, run_id, {k: v for k, v in asdict(result).items() if k != "model"})
+    return run_id, result
+
+
+def link_all(con: duckdb.DuckDBPyConnection, settings: Settings,
+             config: LinkageConfig | None = None) -> dict[str, tuple[str, LinkageResult]]:
+    return {spec.entity: link_entity(con, settings, spec, config) for spec in (PERSON, BUSINESS)}
+
+
+def import_decisions(con: duckdb.DuckDBPyConnection, path: Path, entity: str = "person") -> int:
+    """Reviewers' decisions from a CSV (unique_id_l, unique_id_r, decision[, reviewer, note]); they win on every run."""
+    ensure_tables(con, entity)
+    rows = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for n, rec in enumerate(csv.DictReader(fh), start=2):
+            decision = (rec.get("decision") or "").strip()
+            if decision not in DECISIONS or not rec.get("unique_id_l") or not rec.get("unique_id_r"):
+                raise ValueError(f"{path.name} line {n}: need unique_id_l, unique_id_r and decision in {DECISIONS}")
+            a, b = sorted((rec["unique_id_l"].strip(), rec["unique_id_r"].strip()))
+            rows.append((a, b, decision, rec.get("reviewer") or None, rec.get("note") or None,
+                         dt.datetime.now(dt.timezone.utc)))
+    if rows:
+        con.executemany(f"insert into {L}.identity.{entity}_review_decisions values (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def export_xref(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
+    """person_source_xref.csv and business_source_xref.csv (UTF-8) for any outside scorer."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for entity in ("person", "business"):
+        rows = con.execute(f"select source_system, source_record_key, {entity}_id from {L}.marts.{entity}_source_xref "
+                           "order by source_system, source_record_key").fetchall()
+        path = out / f"{entity}_source_xref.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(["source_system", "source_record_key", f"{entity}_id"])
+            w.writerows(rows)
+        counts[entity] = len(rows)
+    return counts
