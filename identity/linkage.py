@@ -204,7 +204,7 @@ PERSON = LinkSpec(
     deterministic_keys=("atena_bango", "kojin_bango_token"),
     guard_key="atena_bango",
     unique_per_entity=("kokuho",),
-    em_rules=(("birth_date",), ("name_kana_key",)),
+    em_rules=(("birth_date",), ("name_kana_key", "town")),
     settings=person_settings,
 )
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 from identity.linkage import BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage
 from identity.stable_ids import assign
 from onesource.lake import LAKE_ALIAS as L
+from onesource.lake import insert_rows
 from onesource.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,11 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
             con.unregister("queue_arrow")
         elif _exists(con, f"{entity}_review_queue"):
             con.execute(f"delete from {L}.identity.{entity}_review_queue")
-        if events:
-            con.executemany(f"insert into {L}.identity.{entity}_id_history values (?, ?, ?, ?, ?)",
-                            [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
-        if changes:
-            con.executemany(f"insert into {L}.identity.{entity}_membership_changes values (?, ?, ?, ?, ?)", changes)
+        insert_rows(con, f"{L}.identity.{entity}_id_history",
+                    ["run_id", "event", f"{entity}_id", "related_id", "recorded_at"],
+                    [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
+        insert_rows(con, f"{L}.identity.{entity}_membership_changes",
+                    ["run_id", "unique_id", "old_id", "new_id", "recorded_at"], changes)
         con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
                      result.probabilistic_links, result.blocked_by_guard, result.review_pairs, result.clusters,

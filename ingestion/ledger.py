@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import duckdb
 
 from ingestion.contracts import Contract
-from onesource.lake import LAKE_ALIAS
+from onesource.lake import LAKE_ALIAS, insert_rows
 
 L = LAKE_ALIAS
 TABLES: dict[str, list[tuple[str, str]]] = {
@@ -97,9 +97,7 @@ def _ensure_view(con: duckdb.DuckDBPyConnection, table) -> None:
 def insert(con: duckdb.DuckDBPyConnection, qualified: str, rows: list[tuple]) -> None:
     if not rows:
         return
-    marks = ", ".join("?" * len(TABLES[qualified]))
-    names = ", ".join(f'"{n}"' for n, _ in TABLES[qualified])
-    con.executemany(f"INSERT INTO {L}.{qualified} ({names}) VALUES ({marks})", rows)
+    insert_rows(con, f"{L}.{qualified}", [n for n, _ in TABLES[qualified]], rows)
 
 
 def finished_deliveries(con: duckdb.DuckDBPyConnection, system: str) -> set[str]:

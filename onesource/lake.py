@@ -97,6 +97,18 @@ def attach_sql(settings: Settings, read_only: bool = False) -> str:
     return f"ATTACH '{target}' AS {LAKE_ALIAS} ({', '.join(opts)})"
 
 
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, names: list[str], rows: list[tuple]) -> None:
+    """Append Python rows to a lake table through Arrow (``executemany`` costs a round trip per row)."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    columns = list(zip(*rows))
+    batch = pa.table({n: pa.array(list(c)) for n, c in zip(names, columns)})  # noqa: F841 - read by name below
+    cols = ", ".join(f'"{n}"' for n in names)
+    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM batch")
+
+
 def snapshots(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """The lake's snapshots, oldest first (id, time, schema version, changes...)."""
     return con.execute(f"select * from {LAKE_ALIAS}.snapshots() order by snapshot_id").fetchall()
