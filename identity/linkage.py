@@ -76,15 +76,17 @@ def person_settings():
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
-    name = cl.CustomComparison(output_column_name="name", comparison_description="kanji and kana name, one piece of evidence", comparison_levels=[
-        {"sql_condition": "(name_key_l is null or name_key_r is null) and (name_kana_key_l is null or name_kana_key_r is null)",
+    name_levels = [
+        {"sql_condition": "(name_key_l is null or name_key_r is null)"
+                          " and (name_kana_key_l is null or name_kana_key_r is null)",
          "label_for_charts": "name missing", "is_null_level": True},
         {"sql_condition": "name_key_l = name_key_r and name_kana_key_l = name_kana_key_r",
          "label_for_charts": "kanji and kana exact", "tf_adjustment_column": "name_kana_key"},
         {"sql_condition": "name_kana_key_l = name_kana_key_r", "label_for_charts": "kana exact, kanji differs",
          "tf_adjustment_column": "name_kana_key"},
         {"sql_condition": "name_key_l = name_key_r", "label_for_charts": "kanji exact, kana differs"},
-        {"sql_condition": "(name_key_l like replace(name_key_r, '〓', '_') or name_key_r like replace(name_key_l, '〓', '_'))"
+        {"sql_condition": "(name_key_l like replace(name_key_r, '〓', '_')"
+                          " or name_key_r like replace(name_key_l, '〓', '_'))"
                           " and (contains(name_key_l, '〓') or contains(name_key_r, '〓'))",
          "label_for_charts": "kanji equal but for 外字 〓"},
         {"sql_condition": "(given_name_kana_key_l = given_name_kana_key_r or given_name_key_l = given_name_key_r)"
@@ -96,7 +98,9 @@ def person_settings():
         {"sql_condition": "given_name_kana_key_l = given_name_kana_key_r or given_name_key_l = given_name_key_r",
          "label_for_charts": "same given name, other surname"},
         cll.ElseLevel(),
-    ])
+    ]
+    name = cl.CustomComparison(output_column_name="name", comparison_levels=name_levels,
+                               comparison_description="kanji and kana name, one piece of evidence")
     birth = cl.CustomComparison(output_column_name="birth", comparison_levels=[
         {"sql_condition": "birth_year_l is null or birth_year_r is null", "label_for_charts": "birth missing",
          "is_null_level": True},
@@ -242,8 +246,9 @@ class _Clusters:
 
     def __init__(self, ids: list[str], guard: dict[str, str], unique_system: dict[str, str]) -> None:
         self.parent = {i: i for i in ids}
-        self.guard = {i: ({guard[i]} if i in guard else set()) for i in ids}
-        self.unique = {i: ({unique_system[i]} if i in unique_system else set()) for i in ids}
+        # constraint sets per cluster root, kept only where there is something to guard
+        self.guard: dict[str, set[str]] = {i: {g} for i, g in guard.items()}
+        self.unique: dict[str, set[str]] = {i: {s} for i, s in unique_system.items()}
         self.forbidden: dict[str, set[str]] = {}
 
     def find(self, x: str) -> str:
@@ -258,16 +263,20 @@ class _Clusters:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
+        ga, gb = self.guard.get(ra), self.guard.get(rb)
+        ua, ub = self.unique.get(ra), self.unique.get(rb)
         if guarded:
-            if self.guard[ra] and self.guard[rb] and not (self.guard[ra] & self.guard[rb]):
+            if ga and gb and not (ga & gb):
                 return False
-            if self.unique[ra] & self.unique[rb]:
+            if ua and ub and (ua & ub):
                 return False
             if rb in self.forbidden.get(ra, ()):
                 return False
         self.parent[rb] = ra
-        self.guard[ra] |= self.guard.pop(rb)
-        self.unique[ra] |= self.unique.pop(rb)
+        if gb:
+            self.guard[ra] = (ga or set()) | self.guard.pop(rb)
+        if ub:
+            self.unique[ra] = (ua or set()) | self.unique.pop(rb)
         moved = self.forbidden.pop(rb, set())
         if moved:
             self.forbidden.setdefault(ra, set()).update(moved)
@@ -350,7 +359,10 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
     records = _arrow(lake_con.execute(
         f"select {', '.join(spec.columns)} from lake.identity.{spec.input_table} order by unique_id").arrow())
     decisions = read_decisions(lake_con, spec.entity)
-    work = duckdb.connect(config={"memory_limit": settings.duckdb_memory_limit, "threads": settings.duckdb_threads})
+    spill = settings.home / "identity" / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    work = duckdb.connect(config={"memory_limit": settings.link_memory_limit, "threads": settings.duckdb_threads,
+                                  "temp_directory": str(spill), "preserve_insertion_order": False})
     work.register("records_arrow", records)
     work.execute("create table all_records as select * from records_arrow")
     compared = [c for c in spec.compared if c not in ("unique_id",)]

@@ -214,7 +214,7 @@ def demo(
     residents: Annotated[int, typer.Option(help="Residents of the demo city.")] = 5000,
     days: Annotated[int, typer.Option(help="Daily deltas.")] = 7,
 ) -> None:
-    """Run the platform on the embedded default: simulate a city under ONESOURCE_HOME and load it into the lake."""
+    """Run the platform on the embedded default: simulate a city, load it, link it into the one source."""
     import shutil
 
     settings = get_settings()
@@ -227,7 +227,12 @@ def demo(
     simulate(landing=landing, truth=truth, residents=residents, days=days, seed=42, start=None, config=None,
              keiyaku_dsn=None)
     typer.echo(f"landing zone: {landing}\ntruth files:  {truth}")
-    ingest(landing=landing, system=None, no_expectations=False)
+    try:
+        ingest(landing=landing, system=None, no_expectations=False)
+    except typer.Exit as exc:
+        if exc.exit_code:
+            raise
+    link(truth=truth)
 
 
 if __name__ == "__main__":

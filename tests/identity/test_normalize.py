@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from identity.normalize import (
-    company, fold_itaiji, kana_display, kana_key, name_display, name_key, parse_address, phone_key, split_name,
+    company,
+    fold_itaiji,
+    kana_display,
+    kana_key,
+    name_display,
+    name_key,
+    parse_address,
+    phone_key,
+    split_name,
 )
 from onesource.towns import load_towns
 
