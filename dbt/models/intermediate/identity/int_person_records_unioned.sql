@@ -9,7 +9,7 @@ juki as (
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         former_surname_key,
         birth_year, birth_month, birth_day, sex_code, address_key, town, null::varchar as phone_key,
-        updated_at::timestamp as observed_at
+        updated_at::timestamp as observed_at, address_canonical
     from {{ ref('stg_juki__residents') }}
 ),
 
@@ -20,7 +20,7 @@ zei as (
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         null,
         birth_year, birth_month, birth_day, sex_code, address_key, town, null,
-        updated_on::timestamp
+        updated_on::timestamp, address_canonical
     from {{ ref('stg_zei__assessments') }}
 ),
 
@@ -31,7 +31,7 @@ kokuho as (
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         null,
         birth_year, birth_month, birth_day, sex_code, null, null, null,
-        updated_at::timestamp
+        updated_at::timestamp, null
     from {{ ref('stg_kokuho__enrolments') }}
 ),
 
@@ -44,7 +44,7 @@ kosodate_parent as (
         null,
         year(parent_birth_date), month(parent_birth_date), day(parent_birth_date), null, address_key, town,
         phone_key,
-        applied_on::timestamp
+        applied_on::timestamp, address_canonical
     from {{ ref('stg_kosodate__applications') }}
 ),
 
@@ -56,7 +56,7 @@ kosodate_child as (
         child_name_kana_key, child_surname_kana_key, os_kana_key(os_given_name(child_name_kana)),
         null,
         year(child_birth_date), month(child_birth_date), day(child_birth_date), null, address_key, town, null,
-        applied_on::timestamp
+        applied_on::timestamp, address_canonical
     from {{ ref('stg_kosodate__applications') }}
 ),
 
@@ -67,7 +67,7 @@ hojokin as (
         name_key, surname_key, os_name_key(os_given_name(applicant_name)), name_kana_key, surname_kana_key, null,
         null,
         birth_year, birth_month, birth_day, null, address_key, town, phone_key,
-        updated_at::timestamp
+        updated_at::timestamp, address_canonical
     from {{ ref('stg_hojokin__applications') }}
     where applicant_kind = 'kojin'
 ),
@@ -79,7 +79,7 @@ madoguchi as (
         null, null, null, null, null, null,
         null,
         null, null, null, null, null, null, null,
-        received_at
+        received_at, null
     from {{ ref('stg_madoguchi__procedures') }}
     where atena_bango is not null or uketsuke_bango in (
         select record_key from {{ source('quarantine', 'field_issues') }}

@@ -2,7 +2,9 @@
     - name, kana, sex: the resident registry (newest juki record, a current resident's first), else
       kokuho, zei, hojokin, kosodate in that order, newest first;
     - birth date: the most precise one (day over month over year), then by the same source order;
-    - address: the registry's current address for a resident, else the newest in-city address;
+    - address: the registry's current address for a resident; for a person the registry does not hold,
+      the newest in-city address another source gives; none for a person who moved out or died
+      (last_address_in_city keeps the last one known);
     - status: from the registry (住民 / 転出 / 死亡 / 職権消除); not_registered when no juki record (住登外者).
     Each field says which source won it. -#}
 with
@@ -69,7 +71,7 @@ best_sex as (
 ),
 
 best_address as (
-    select person_id, address_key, town, source_system as address_source
+    select person_id, address_key, address_canonical, town, source_system as address_source
     from records where address_key is not null
     qualify row_number() over (partition by person_id order by source_rank, observed_at desc nulls last) = 1
 ),
@@ -95,11 +97,13 @@ final as (
         b.birth_source,
         case s.sex_code when '1' then '男' when '2' then '女' end as sex,
         s.sex_source,
-        coalesce(case when reg.resident_status_code = '1' then reg.address_canonical end,
-                 replace(a.address_key, '|', '-')) as address,
+        case when reg.resident_status_code = '1' then reg.address_canonical
+            when reg.person_id is null then a.address_canonical end as address,
         case when reg.resident_status_code = '1' then reg.katagaki end as katagaki,
-        coalesce(case when reg.resident_status_code = '1' then reg.town end, a.town) as town,
-        case when reg.resident_status_code = '1' then 'juki' else a.address_source end as address_source,
+        case when reg.resident_status_code = '1' then reg.town when reg.person_id is null then a.town end as town,
+        case when reg.resident_status_code = '1' then 'juki' when reg.person_id is null then a.address_source end
+            as address_source,
+        coalesce(reg.address_canonical, a.address_canonical) as last_address_in_city,
         case reg.resident_status_code when '1' then 'resident' when '2' then 'moved_out' when '3' then 'deceased'
             when '4' then 'removed' else 'not_registered' end as status,
         case when reg.person_id is not null then 'juki' end as status_source,
