@@ -1,0 +1,33 @@
+{#- The charter's three milestones, from the latest month over all 拠点: one-stop (one-stop rate of
+    window cases), once-only (once-only rate) and the electronic city hall (online share). Targets are
+    project variables (dbt_project.yml: onestop_target, onceonly_target, online_target). -#}
+with
+
+latest as (
+    select max(month) as month from {{ ref('stg_madoguchi__procedures') }} p,
+        lateral (select date_trunc('month', p.received_at)::date as month)
+),
+
+totals as (
+    select
+        k.month,
+        sum(k.one_stop_cases) / nullif(sum(k.window_cases_finished), 0) as one_stop_rate,
+        1 - sum(k.fields_already_held) / nullif(sum(k.fields_entered), 0) as once_only_rate,
+        sum(k.online_procedures) / sum(k.procedures) as online_share
+    from {{ ref('mart_dx_kpi_monthly') }} k
+    join latest l using (month)
+    group by k.month
+),
+
+final as (
+    select month, 'ワンストップ' as milestone, 'one_stop_rate' as kpi, one_stop_rate as value,
+        {{ var('onestop_target') }} as target from totals
+    union all
+    select month, 'ワンスオンリー', 'once_only_rate', once_only_rate, {{ var('onceonly_target') }} from totals
+    union all
+    select month, '電子市役所', 'online_share', online_share, {{ var('online_target') }} from totals
+)
+
+select month, milestone, kpi, value, target::double as target,
+    case when value >= target then 'achieved' else 'in_progress' end as status
+from final

@@ -1,0 +1,75 @@
+{#- One row per attachment submitted with a subsidy application, and whether the city already held it
+    when the application came in (so it could have been skipped):
+    住民票の写し   the applicant was registered in the resident registry on that day;
+    課税証明書, 納税証明書  the applicant had a resident-tax assessment for the fiscal year (tax year starts in June);
+    登記事項証明書 the business applicant has a 法人番号 in the NTA's register. -#}
+with
+
+applications as (
+    select a.*, xp.person_id, xb.business_id,
+        case when month(a.applied_at) >= 6 then year(a.applied_at) else year(a.applied_at) - 1 end as tax_year
+    from {{ ref('stg_hojokin__applications') }} a
+    left join {{ ref('person_source_xref') }} xp
+        on a.applicant_kind = 'kojin' and xp.source_system = 'hojokin' and xp.source_record_key = a.shinsei_bango
+    left join {{ ref('business_source_xref') }} xb
+        on a.applicant_kind = 'hojin' and xb.source_system = 'hojokin' and xb.source_record_key = a.shinsei_bango
+),
+
+attachments as (
+    select a.*, unnest(from_json(a.attachments_json, '[{"shurui": "VARCHAR"}]')).shurui as attachment
+    from applications a
+),
+
+registered as (
+    select x.person_id, j.became_resident_date, j.resident_status_code, j.change_date
+    from {{ ref('stg_juki__residents') }} j
+    join {{ ref('person_source_xref') }} x on x.source_system = 'juki' and x.source_record_key = j.atena_bango
+),
+
+assessed as (
+    select distinct x.person_id, z.fiscal_year
+    from {{ ref('stg_zei__assessments') }} z
+    join {{ ref('person_source_xref') }} x on x.source_system = 'zei' and x.source_record_key = z.assessment_key
+),
+
+corporations as (
+    select distinct x.business_id
+    from {{ ref('business_source_xref') }} x where x.source_system = 'houjin'
+),
+
+flags as (
+    select
+        t.*,
+        exists (select 1 from registered r where r.person_id = t.person_id
+                and coalesce(r.became_resident_date, date '1900-01-01') <= t.applied_at::date
+                and (r.resident_status_code = '1' or r.change_date >= t.applied_at::date)) as in_registry,
+        exists (select 1 from assessed s where s.person_id = t.person_id and s.fiscal_year = t.tax_year) as assessed,
+        exists (select 1 from corporations c where c.business_id = t.business_id) as in_corporate_register
+    from attachments t
+),
+
+final as (
+    select
+        shinsei_bango,
+        programme_code,
+        applied_at,
+        applicant_kind,
+        coalesce(person_id, business_id) as applicant_id,
+        attachment,
+        case attachment
+            when '住民票の写し' then in_registry
+            when '課税証明書' then assessed
+            when '納税証明書' then assessed
+            when '登記事項証明書' then in_corporate_register
+            else false
+        end as held_by_city,
+        case attachment
+            when '住民票の写し' then '住民記録'
+            when '課税証明書' then '課税台帳'
+            when '納税証明書' then '課税台帳'
+            when '登記事項証明書' then '法人番号公表データ'
+        end as held_in
+    from flags
+)
+
+select * from final
