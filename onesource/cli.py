@@ -170,6 +170,27 @@ def link(
                        f"F1 {q.f1:.4f} ({q.records_scored:,} records)")
 
 
+@app.command()
+def publish(
+    out: Annotated[Path | None, typer.Option(help="Folder for opendata/ and dashboards/ (default ONESOURCE_HOME).")]
+    = None,
+) -> None:
+    """Write the open-data files with their DCAT catalog, and the dashboards, from the marts."""
+    from onesource import lake
+    from publish import dashboards, opendata
+
+    settings = get_settings()
+    out = out or settings.home
+    con = lake.connect(settings)
+    try:
+        files = opendata.publish(con, out / "opendata")
+        pages = dashboards.build(con, out / "dashboards")
+    finally:
+        con.close()
+    for name, path in {**files, **pages}.items():
+        typer.echo(f"{name}: {path}")
+
+
 export_app = typer.Typer(help="Export files for outside use.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
@@ -233,6 +254,7 @@ def demo(
         if exc.exit_code:
             raise
     link(truth=truth)
+    publish(out=None)
 
 
 if __name__ == "__main__":

@@ -55,3 +55,43 @@ def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("ONESOURCE_HOME", str(h))
     monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
     return h
+
+
+def build_lake(landing: Path) -> None:
+    """Ingest a landing zone and build the whole one source: staging, linkage, marts."""
+    from identity.run import link_all
+    from ingestion.pipeline import ingest
+    from onesource import lake
+    from onesource.dbt import run_dbt
+    from onesource.settings import get_settings
+
+    ingest(landing, run_expectations=False)
+    for select in (["staging", "intermediate"], None, ["marts"]):
+        if select is None:
+            con = lake.connect()
+            link_all(con, get_settings())
+            con.close()
+            continue
+        result = run_dbt(["build", "--select", *select])
+        assert result.success, [str(r.message) for r in result.result if r.status not in ("success", "pass")]
+
+
+@pytest.fixture(scope="session")
+def built_city(city, tmp_path_factory):
+    """The small city ingested, linked and built into marts, in its own home (shared read-mostly)."""
+    home = tmp_path_factory.mktemp("built")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONESOURCE_HOME", str(home / "home"))
+        mp.setenv("ONESOURCE_KEYS_DIR", str(home / "keys"))
+        mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+        build_lake(city.landing)
+    return home
+
+
+@pytest.fixture
+def city_home(built_city, monkeypatch) -> Path:
+    """Point the settings at the built city's home for one test."""
+    monkeypatch.setenv("ONESOURCE_HOME", str(built_city / "home"))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
+    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    return built_city / "home"

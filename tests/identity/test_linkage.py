@@ -12,33 +12,20 @@ import pytest
 from identity.linkage import PERSON, LinkageConfig, cluster
 from identity.quality import pairwise
 from identity.run import import_decisions, link_all
-from ingestion.pipeline import ingest
 from onesource import lake
-from onesource.dbt import run_dbt
 from onesource.settings import get_settings
-from tests.conftest import REPO
-
-
-def build(landing) -> None:
-    ingest(landing, run_expectations=False)
-    for select in (["staging", "intermediate"], None, ["marts"]):
-        if select is None:
-            con = lake.connect()
-            link_all(con, get_settings())
-            con.close()
-            continue
-        result = run_dbt(["build", "--select", *select])
-        assert result.success, [str(r.message) for r in result.result if r.status not in ("success", "pass")]
+from tests.conftest import REPO, build_lake
 
 
 @pytest.fixture(scope="module")
 def linked(city, tmp_path_factory):
+    """The linkage tests change the lake (reviewer decisions): they build their own."""
     home = tmp_path_factory.mktemp("linked")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ONESOURCE_HOME", str(home / "home"))
         mp.setenv("ONESOURCE_KEYS_DIR", str(home / "keys"))
         mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
-        build(city.landing)
+        build_lake(city.landing)
         yield home
 
 
@@ -153,7 +140,7 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
         for d in src.iterdir():
             if d.name <= cut:
                 shutil.copytree(d, partial / src.name / d.name)
-    build(partial)
+    build_lake(partial)
     con = lake.connect()
     before = dict(con.execute("select unique_id, person_id from lake.identity.person_membership").fetchall())
     con.close()
@@ -161,7 +148,7 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
         for d in src.iterdir():
             if d.is_dir() and not (partial / src.name / d.name).exists():
                 shutil.copytree(d, partial / src.name / d.name)
-    build(partial)
+    build_lake(partial)
     con = lake.connect()
     after = dict(con.execute("select unique_id, person_id from lake.identity.person_membership").fetchall())
     assert len(after) > len(before)
