@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lock bench clean
+.PHONY: setup demo test test-fast lock bench clean browser
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,7 +21,18 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/onesource demo
 
-test: $(STAMP)
+# The dashboard tests drive headless Chromium from Debian's packages (and a Japanese font for the
+# screenshots); install them when missing and we may (root or sudo).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else \
+	    echo "chromium missing and no root: the browser tests will be skipped (apt-get install chromium)"; exit 0; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-ipafont-gothic >/dev/null \
+	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -q chromium fonts-ipafont-gothic >/dev/null; }; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
