@@ -102,6 +102,10 @@ def test_department_marts_have_enforced_contracts_and_rows(city_home):
     held = dict(con.execute("select attachment, bool_or(held_by_city) from lake.marts.mart_once_only_attachments "
                             "group by all").fetchall())
     assert held.get("住民票の写し") is True and held.get("見積書", False) is False
+    procedures = con.execute("select count(*), count(*) filter (where name_held), "
+                             "count(*) filter (where prefillable_fields not between 0 and 3) "
+                             "from lake.marts.mart_once_only_procedures").fetchone()
+    assert procedures[0] > 0 and 0 < procedures[1] <= procedures[0] and procedures[2] == 0
 
 
 @pytest.mark.parametrize("kind", ["model"])
