@@ -214,6 +214,31 @@ class Ingestor:
                     self.on_delivery(res)
         return report
 
+    def ingest_days(self, landing: Path, system: str, days: list[str]) -> list[DeliveryResult]:
+        """Load these delivery days of one system (a partition range), in date order.
+
+        A day without a folder had no delivery; a day already loaded is skipped; a folder without
+        ``_SUCCESS`` is reported as waiting. The contract database has no days: it is read by watermark.
+        """
+        contract = self.contracts[system]
+        if contract.connector == "database":
+            res = self._database(contract, landing)
+            return [res] if res is not None else []
+        done = ledger.finished_deliveries(self.con, system)
+        out = []
+        for day in sorted(days):
+            folder = landing / system / day
+            if not folder.is_dir() or day in done:
+                continue
+            if not (folder / SUCCESS).exists():
+                out.append(DeliveryResult(system, day, "waiting"))
+                continue
+            res = self._delivery(contract, folder, landing)
+            res.seconds = round(time.perf_counter() - res.started, 3)
+            out.append(res)
+            self.on_delivery(res)
+        return out
+
     def _file_system(self, contract: Contract, landing: Path) -> list[DeliveryResult]:
         root = landing / contract.system
         if not root.is_dir():

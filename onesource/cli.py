@@ -191,6 +191,34 @@ def publish(
         typer.echo(f"{name}: {path}")
 
 
+@app.command()
+def build(
+    landing: Annotated[Path | None, typer.Option(help="Landing zone (default: ONESOURCE_HOME/landing).")] = None,
+) -> None:
+    """Run the whole asset graph in-process (ingest, dbt, linkage, marts, open data, dashboards), no UI."""
+    from dagster_project.build import run_build
+
+    settings = get_settings()
+    landing = landing or settings.landing_dir
+    if not landing.is_dir():
+        typer.echo(f"error: landing zone {landing} does not exist", err=True)
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    s = run_build(landing)
+    typer.echo("rows per layer: " + ", ".join(f"{k} {v:,}" for k, v in s.rows_per_layer.items()))
+    typer.echo(f"quarantined rows: {s.quarantined_rows:,}")
+    typer.echo(f"checks: {s.checks['passed']} passed, {s.checks['failed']} failed, {s.checks['warned']} warned")
+    for name in s.failed_checks:
+        typer.echo(f"  check not passed: {name}")
+    typer.echo(f"done in {time.perf_counter() - t0:.0f}s")
+    if not s.success or s.checks["failed"]:
+        if s.failed_asset:
+            typer.echo(f"error: {s.failed_asset} failed: {s.failure}", err=True)
+        else:
+            typer.echo("error: blocking checks failed", err=True)
+        raise typer.Exit(1)
+
+
 export_app = typer.Typer(help="Export files for outside use.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 
