@@ -1,0 +1,99 @@
+"""The Dagster code location: assets, checks, sensors and schedules; `onesource build` runs the graph."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from ingestion.contracts import contracts
+from tests.conftest import REPO, SHARED
+from tests.fixtures import handmade
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory):
+    home = tmp_path_factory.mktemp("dagster")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONESOURCE_HOME", str(home / "home"))
+        from dagster_project.definitions import build_definitions
+
+        yield build_definitions()
+
+
+def test_every_expected_asset_check_sensor_and_schedule(defs):
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for contract in contracts().values():
+        for t in contract.tables:
+            key = f"bronze/{t.system}/{t.name.split('__', 1)[1]}"
+            assert key in keys
+            node = graph.get(dg.AssetKey(key.split("/")))
+            assert node.group_name == "bronze"
+            assert f"team:{contract.owner}" in node.owners
+            assert node.description and contract.name in node.description
+            checks = {c.name for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(key.split("/"))}
+            assert {"reconciliation", "contract_expectations", "freshness"} <= checks
+    for expected in ("staging/juki/residents", "staging/keiyaku/vendors", "identity/person/records",
+                     "identity/person/membership", "identity/business/membership", "marts/core/dim_person",
+                     "marts/kpi/dx_kpi_monthly", "marts/departments/nursery_waiting_list", "opendata/city/files",
+                     "dashboards/city/pages"):
+        assert expected in keys, expected
+    for key in keys:
+        node = graph.get(dg.AssetKey(key.split("/")))
+        if node.is_materializable:
+            assert node.group_name == key.split("/")[0], key  # groups by layer
+    # dbt tests are asset checks too
+    dbt_checks = [c for c in graph.asset_check_keys if c.asset_key.path[0] in ("staging", "marts")]
+    assert len(dbt_checks) > 20
+    assert any(c.name == "linkage_quality" for c in graph.asset_check_keys)
+    sensors = {s.name for s in defs.sensors}
+    assert sensors == {f"{s}_deliveries" for s, c in contracts().items() if c.connector != "database"} | {
+        "keiyaku_changes"}
+    assert {s.name for s in defs.schedules} == {"nightly"}
+    # the staging models sit downstream of bronze and upstream of the linkage
+    assert dg.AssetKey(["bronze", "juki", "jumin"]) in graph.get(dg.AssetKey(["staging", "juki", "residents"])).parent_keys
+    assert dg.AssetKey(["identity", "person", "membership"]) in graph.get(
+        dg.AssetKey(["marts", "core", "dim_person"])).parent_keys
+
+
+def test_sensor_requests_a_run_per_closed_delivery(defs, tmp_path, monkeypatch):
+    zone = handmade.build(tmp_path / "zone")
+    monkeypatch.setenv("ONESOURCE_LANDING", str(tmp_path / "zone" / "landing"))
+    sensor = next(s for s in defs.sensors if s.name == "juki_deliveries")
+    ctx = dg.build_sensor_context(cursor=None, definitions=defs)
+    requests = list(sensor.evaluate_tick(ctx).run_requests)
+    assert [r.partition_key for r in requests] == ["2026-11-01", "2026-11-02", "2026-11-03"]  # 1104 still arriving
+    (tmp_path / "zone" / "landing" / "juki" / "20261104" / "_SUCCESS").write_bytes(b"")
+    ctx2 = dg.build_sensor_context(cursor=ctx.cursor, definitions=defs)
+    assert [r.partition_key for r in sensor.evaluate_tick(ctx2).run_requests] == ["2026-11-04"]
+    assert zone["unclosed"] == ["juki/20261104"]
+
+
+def _build(home, landing, truth=None):
+    env = {**os.environ, "ONESOURCE_HOME": str(home), "ONESOURCE_KEYS_DIR": str(home.parent / "keys")}
+    if truth:
+        env["ONESOURCE_TRUTH_DIR"] = str(truth)
+    return subprocess.run([sys.executable, "-m", "onesource.cli", "build", "--landing", str(landing)], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.skipif(not (SHARED / "spec" / "examples").exists(), reason="../shared not beside the repo")
+def test_build_runs_the_whole_graph_and_every_check_passes(tmp_path):
+    proc = _build(tmp_path / "home", SHARED / "spec" / "examples" / "landing", SHARED / "spec" / "examples" / "truth")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "rows per layer: bronze" in out and "marts" in out and "quarantined rows: 4" in out
+    assert ", 0 failed, 0 warned" in out
+    assert (tmp_path / "home" / "dashboards" / "population.html").exists()
+    assert (tmp_path / "home" / "opendata" / "catalog.jsonld").exists()
+
+
+def test_build_fails_naming_the_asset_and_the_delivery(tmp_path):
+    handmade.build(tmp_path / "zone")
+    proc = _build(tmp_path / "home", tmp_path / "zone" / "landing")
+    assert proc.returncode == 1
+    assert "ingest_madoguchi" in proc.stderr and "madoguchi/20261102" in proc.stderr and "担当課" in proc.stderr
