@@ -219,6 +219,31 @@ def build(
         raise typer.Exit(1)
 
 
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
+    landing: Annotated[Path | None, typer.Option(help="Landing zone the sensors watch.")] = None,
+) -> None:
+    """Start the Dagster UI (webserver and daemon) on the embedded default; Ctrl-C stops it."""
+    import os
+    import subprocess
+
+    from dagster_project import ui as dagster_ui
+
+    settings = get_settings()
+    landing = landing or settings.landing_dir
+    typer.echo(f"Dagster UI on http://127.0.0.1:{port} (instance {settings.home / 'dagster'}, landing {landing})")
+    proc = subprocess.Popen(dagster_ui.command(port), env=dagster_ui.env(settings, landing), start_new_session=True)
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        dagster_ui.stop(proc)
+    finally:
+        if proc.poll() is None:
+            dagster_ui.stop(proc)
+    raise typer.Exit(proc.returncode or 0) if os.environ.get("ONESOURCE_UI_STRICT") else typer.Exit(0)
+
+
 export_app = typer.Typer(help="Export files for outside use.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 

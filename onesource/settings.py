@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     )
     keys_dir_override: Path | None = Field(default=None, alias="ONESOURCE_KEYS_DIR",
                                            description="Folder of generated keys (default: see keys_dir).")
+    dagster_dsn: SecretStr | None = Field(
+        default=None, description="postgresql:// URL for Dagster's instance storage; unset means SQLite under home.")
     duckdb_memory_limit: str = Field(default="6GB")
     link_memory_limit: str = Field(default="2GB", description="DuckDB memory of the linkage's working database "
                                    "(Splink spills to a temporary folder beyond it).")

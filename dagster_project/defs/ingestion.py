@@ -43,8 +43,9 @@ def _ingest_system(context: dg.AssetExecutionContext, contract: Contract):
 
     days: list[str] = []
     if context.has_partition_key_range:
-        keys = DAILY.get_partition_keys_in_range(context.partition_key_range)
-        days = [_day(k) for k in keys]
+        days = [_day(k) for k in DAILY.get_partition_keys_in_range(context.partition_key_range)]
+    elif context.has_partition_key:
+        days = [_day(context.partition_key)]
     settings = get_settings()
     ing = Ingestor(settings)
     try:
@@ -84,7 +85,7 @@ def build_assets() -> list[dg.AssetsDefinition]:
                  for t in contract.tables]
 
         out.append(dg.multi_asset(
-            name=f"ingest_{contract.system}", specs=specs, can_subset=False,
+            name=f"load_{contract.system}", specs=specs, can_subset=False,
             partitions_def=DAILY if partitioned else None,
             backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
             description=f"Load {contract.system} deliveries into bronze (ingestion/pipeline.py)",
@@ -200,17 +201,23 @@ def _file_sensor(system: str, job) -> dg.SensorDefinition:
             return dg.SkipReason(f"no landing folder {root}")
         seen = set(context.cursor.split(",")) if context.cursor else set()
         keys = set(DAILY.get_partition_keys())
-        requests = []
+        new = []
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
             if folder.name in seen or not (folder / "_SUCCESS").exists():
                 continue
             key = f"{folder.name[:4]}-{folder.name[4:6]}-{folder.name[6:]}"
-            if key not in keys:
-                continue
-            requests.append(dg.RunRequest(run_key=f"{system}:{folder.name}", partition_key=key))
-            seen.add(folder.name)
+            if key in keys:
+                new.append(key)
+                seen.add(folder.name)
         context.update_cursor(",".join(sorted(seen)))
-        return requests or dg.SkipReason("no new closed delivery")
+        if not new:
+            return dg.SkipReason("no new closed delivery")
+        if len(new) == 1:
+            return dg.RunRequest(run_key=f"{system}:{new[0]}", partition_key=new[0])
+        # several closed deliveries at once (a first start, a catch-up): one run over their range, in date order
+        return dg.RunRequest(run_key=f"{system}:{new[0]}..{new[-1]}",
+                             tags={"dagster/asset_partition_range_start": new[0],
+                                   "dagster/asset_partition_range_end": new[-1]})
     return file_sensor
 
 

@@ -1,0 +1,81 @@
+"""``onesource ui``: the Dagster UI (webserver and daemon) on this platform's instance.
+
+The instance lives in ``$ONESOURCE_HOME/dagster``: SQLite storage by default, PostgreSQL when
+``ONESOURCE_DAGSTER_DSN`` names a database. Started in its own process group, so stopping it stops
+the webserver, the daemon and the code server together.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from onesource.settings import Settings, get_settings
+
+LOCATION = "dagster_project.definitions"
+
+
+def instance_yaml(settings: Settings) -> str:
+    lines = ["telemetry:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
+    if settings.dagster_dsn is not None:
+        lines += ["storage:", "  postgres:", "    postgres_url:", "      env: ONESOURCE_DAGSTER_DSN"]
+    else:
+        lines += ["storage:", "  sqlite:", f"    base_dir: {settings.home / 'dagster' / 'storage'}"]
+    return "\n".join(lines) + "\n"
+
+
+def ensure_instance(settings: Settings | None = None) -> Path:
+    """Write ``dagster.yaml`` for the configured storage; returns DAGSTER_HOME."""
+    settings = settings or get_settings()
+    home = settings.home / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(instance_yaml(settings), encoding="utf-8")
+    return home
+
+
+def env(settings: Settings | None = None, landing: Path | None = None) -> dict[str, str]:
+    settings = settings or get_settings()
+    out = {**os.environ, "DAGSTER_HOME": str(ensure_instance(settings))}
+    if landing is not None:
+        out["ONESOURCE_LANDING"] = str(landing)
+    return out
+
+
+def command(port: int, host: str = "127.0.0.1") -> list[str]:
+    dagster = str(Path(sys.executable).parent / "dagster")
+    return [dagster, "dev", "-m", LOCATION, "-h", host, "-p", str(port)]
+
+
+def start(port: int, landing: Path | None = None, settings: Settings | None = None,
+          log: Path | None = None) -> subprocess.Popen:
+    """Start webserver and daemon in a new process group; returns once the UI answers."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(command(port), env=env(settings, landing), stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster dev exited with {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(1)
+    stop(proc)
+    raise TimeoutError(f"the Dagster UI did not answer on port {port}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop the UI through its process group (dagster dev leaves children otherwise)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
