@@ -19,7 +19,8 @@ LOCATION = "dagster_project.definitions"
 
 
 def instance_yaml(settings: Settings) -> str:
-    lines = ["telemetry:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
+    # one run at a time: the embedded SQLite lake catalog takes one writer; no onboarding pop-up for the data team
+    lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
     if settings.dagster_dsn is not None:
         lines += ["storage:", "  postgres:", "    postgres_url:", "      env: ONESOURCE_DAGSTER_DSN"]
     else:
