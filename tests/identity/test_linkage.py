@@ -158,3 +158,15 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
     assert len(moved) <= 0.01 * len(before)
     events = {r[0] for r in con.execute("select distinct event from lake.identity.person_id_history").fetchall()}
     assert "created" in events
+    # the incremental staging models, refreshed with the new deliveries only, equal a full rebuild
+    incremental = ["stg_madoguchi__procedures", "stg_hojokin__applications", "stg_kokuho__enrolments"]
+    refreshed = {m: sorted(map(repr, con.execute(f"select * exclude (delivered_on) from lake.staging.{m}").fetchall()))
+                 for m in incremental}
+    con.close()
+    from onesource.dbt import run_dbt
+
+    assert run_dbt(["run", "--full-refresh", "--select", *incremental]).success
+    con = lake.connect()
+    for m in incremental:
+        rebuilt = sorted(map(repr, con.execute(f"select * exclude (delivered_on) from lake.staging.{m}").fetchall()))
+        assert rebuilt == refreshed[m], m

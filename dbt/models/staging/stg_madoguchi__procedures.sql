@@ -1,7 +1,13 @@
+{{ config(materialized='incremental', unique_key='uketsuke_bango', incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 with
 
 source as (
     select * from {{ source('bronze', 'madoguchi__uketsuke_current') }}
+    {% if is_incremental() %}
+    -- a daily refresh reads only records whose newest version came in the newest deliveries
+    where _delivery_date >= (select coalesce(max(delivered_on), date '1900-01-01') from {{ this }})
+    {% endif %}
 ),
 
 final as (
