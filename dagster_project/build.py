@@ -15,7 +15,6 @@ import dagster as dg
 from onesource import lake
 from onesource.lake import LAKE_ALIAS as L
 
-
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 

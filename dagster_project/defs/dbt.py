@@ -8,15 +8,14 @@ linkage, the marts after it.
 import functools
 import os
 import sys
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from onesource.dbt import DBT_DIR, dbt_env
-
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
