@@ -15,7 +15,7 @@ final as (
         max(person_id) filter (where relation_to_head = '世帯主') as head_person_id,
         count(distinct person_id) as members,
         count(distinct person_id) filter (where birth_year is not null
-            and date_diff('year', make_date(birth_year, coalesce(birth_month, 7), 1), current_date) < 18)
+            and date_diff('year', make_date(birth_year, coalesce(birth_month, 7), 1), {{ as_of_date() }}) < 18)
             as members_under_18,
         arg_max(address_canonical, updated_at) as address,
         arg_max(town, updated_at) as town
