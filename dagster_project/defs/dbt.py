@@ -68,13 +68,13 @@ def build() -> tuple[list[dg.AssetsDefinition], DbtCliResource]:
     proj = project()
     translator = OneSourceTranslator()
 
-    @dbt_assets(manifest=proj.manifest_path, project=proj, select="staging intermediate", name="dbt_staging",
-                dagster_dbt_translator=translator)
+    @dbt_assets(manifest=proj.manifest_path, project=proj, select="staging intermediate.identity",
+                name="dbt_staging", dagster_dbt_translator=translator)
     def dbt_staging(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 
-    @dbt_assets(manifest=proj.manifest_path, project=proj, select="marts", name="dbt_marts",
-                dagster_dbt_translator=translator)
+    @dbt_assets(manifest=proj.manifest_path, project=proj, select="marts intermediate.once_only",
+                name="dbt_marts", dagster_dbt_translator=translator)
     def dbt_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         yield from dbt.cli(["build"], context=context).stream()
 

@@ -10,15 +10,11 @@ procedures as (
 ),
 
 registered as (
-    select x.person_id, j.became_resident_date, j.resident_status_code, j.change_date
-    from {{ ref('stg_juki__residents') }} j
-    join {{ ref('person_source_xref') }} x on x.source_system = 'juki' and x.source_record_key = j.atena_bango
+    select * from {{ ref('int_person_registrations') }}
 ),
 
 assessed as (
-    select distinct x.person_id, z.fiscal_year
-    from {{ ref('stg_zei__assessments') }} z
-    join {{ ref('person_source_xref') }} x on x.source_system = 'zei' and x.source_record_key = z.assessment_key
+    select * from {{ ref('int_person_tax_years') }}
 ),
 
 flags as (
