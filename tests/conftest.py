@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -76,16 +77,22 @@ def build_lake(landing: Path) -> None:
         assert result.success, [str(r.message) for r in result.result if r.status not in ("success", "pass")]
 
 
+@contextlib.contextmanager
+def platform_at(root: Path):
+    """Settings pointing at ``root/home`` (keys in ``root/keys``, embedded catalog) for a block of code."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ONESOURCE_HOME", str(root / "home"))
+        mp.setenv("ONESOURCE_KEYS_DIR", str(root / "keys"))
+        mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+        yield root
+
+
 @pytest.fixture(scope="session")
 def built_city(city, tmp_path_factory):
     """The small city ingested, linked and built into marts, in its own home (shared read-mostly)."""
-    home = tmp_path_factory.mktemp("built")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONESOURCE_HOME", str(home / "home"))
-        mp.setenv("ONESOURCE_KEYS_DIR", str(home / "keys"))
-        mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    with platform_at(tmp_path_factory.mktemp("built")) as root:
         build_lake(city.landing)
-    return home
+    return root
 
 
 @pytest.fixture

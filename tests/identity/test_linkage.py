@@ -14,19 +14,15 @@ from identity.quality import pairwise
 from identity.run import import_decisions, link_all
 from onesource import lake
 from onesource.settings import get_settings
-from tests.conftest import REPO, build_lake
+from tests.conftest import REPO, build_lake, platform_at
 
 
 @pytest.fixture(scope="module")
 def linked(city, tmp_path_factory):
     """The linkage tests change the lake (reviewer decisions): they build their own."""
-    home = tmp_path_factory.mktemp("linked")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONESOURCE_HOME", str(home / "home"))
-        mp.setenv("ONESOURCE_KEYS_DIR", str(home / "keys"))
-        mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    with platform_at(tmp_path_factory.mktemp("linked")) as root:
         build_lake(city.landing)
-        yield home
+        yield root
 
 
 def test_person_and_business_linkage_quality(linked, city):
