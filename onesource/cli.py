@@ -308,6 +308,8 @@ def demo(
             raise
     link(truth=truth)
     publish(out=None)
+    typer.echo("the Dagster UI on this lake: .venv/bin/onesource ui   (dashboards: "
+               f"{settings.home / 'dashboards' / 'index.html'})")
 
 
 if __name__ == "__main__":
