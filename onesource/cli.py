@@ -70,6 +70,15 @@ def simulate(
     typer.echo(summary.line() + f" in {time.perf_counter() - t0:.1f}s")
 
 
+def _landing(landing: Path | None, settings) -> Path:
+    """The landing zone to read (default under ONESOURCE_HOME); exit 2 when it does not exist."""
+    landing = landing or settings.landing_dir
+    if not landing.is_dir():
+        typer.echo(f"error: landing zone {landing} does not exist", err=True)
+        raise typer.Exit(2)
+    return landing
+
+
 @app.command()
 def ingest(
     landing: Annotated[Path | None, typer.Option(help="Landing zone (default: ONESOURCE_HOME/landing).")] = None,
@@ -83,10 +92,7 @@ def ingest(
     from ingestion.pipeline import ingest as run
 
     settings = get_settings()
-    landing = landing or settings.landing_dir
-    if not landing.is_dir():
-        typer.echo(f"error: landing zone {landing} does not exist", err=True)
-        raise typer.Exit(2)
+    landing = _landing(landing, settings)
     t0 = time.perf_counter()
     with console.status("ingesting") as status:
         report = run(landing, settings, systems=system or None, run_expectations=not no_expectations,
@@ -199,10 +205,7 @@ def build(
     from dagster_project.build import run_build
 
     settings = get_settings()
-    landing = landing or settings.landing_dir
-    if not landing.is_dir():
-        typer.echo(f"error: landing zone {landing} does not exist", err=True)
-        raise typer.Exit(2)
+    landing = _landing(landing, settings)
     t0 = time.perf_counter()
     s = run_build(landing)
     typer.echo("rows per layer: " + ", ".join(f"{k} {v:,}" for k, v in s.rows_per_layer.items()))

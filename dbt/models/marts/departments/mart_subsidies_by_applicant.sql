@@ -1,17 +1,13 @@
 with
 
 applications as (
-    select a.*, xp.person_id, xb.business_id
-    from {{ ref('stg_hojokin__applications') }} a
-    left join {{ ref('person_source_xref') }} xp
-        on a.applicant_kind = 'kojin' and xp.source_system = 'hojokin' and xp.source_record_key = a.shinsei_bango
-    left join {{ ref('business_source_xref') }} xb
-        on a.applicant_kind = 'hojin' and xb.source_system = 'hojokin' and xb.source_record_key = a.shinsei_bango
+    select a.*
+    from {{ ref('int_hojokin_applicants') }} a
 ),
 
 final as (
     select
-        coalesce(person_id, business_id) as applicant_id,
+        applicant_id,
         applicant_kind,
         programme_code,
         max(programme_name) as programme_name,

@@ -8,13 +8,8 @@ attachments as (
 ),
 
 applications as (
-    select a.shinsei_bango, a.programme_code, a.applied_at, a.applicant_kind,
-        coalesce(xp.person_id, xb.business_id) as applicant_id, xp.person_id
-    from {{ ref('stg_hojokin__applications') }} a
-    left join {{ ref('person_source_xref') }} xp
-        on a.applicant_kind = 'kojin' and xp.source_system = 'hojokin' and xp.source_record_key = a.shinsei_bango
-    left join {{ ref('business_source_xref') }} xb
-        on a.applicant_kind = 'hojin' and xb.source_system = 'hojokin' and xb.source_record_key = a.shinsei_bango
+    select a.shinsei_bango, a.programme_code, a.applied_at, a.applicant_kind, a.applicant_id, a.person_id
+    from {{ ref('int_hojokin_applicants') }} a
 ),
 
 final as (

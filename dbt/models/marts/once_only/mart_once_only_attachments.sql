@@ -6,13 +6,9 @@
 with
 
 applications as (
-    select a.*, xp.person_id, xb.business_id,
+    select a.*,
         case when month(a.applied_at) >= 6 then year(a.applied_at) else year(a.applied_at) - 1 end as tax_year
-    from {{ ref('stg_hojokin__applications') }} a
-    left join {{ ref('person_source_xref') }} xp
-        on a.applicant_kind = 'kojin' and xp.source_system = 'hojokin' and xp.source_record_key = a.shinsei_bango
-    left join {{ ref('business_source_xref') }} xb
-        on a.applicant_kind = 'hojin' and xb.source_system = 'hojokin' and xb.source_record_key = a.shinsei_bango
+    from {{ ref('int_hojokin_applicants') }} a
 ),
 
 attachments as (
@@ -50,7 +46,7 @@ final as (
         programme_code,
         applied_at,
         applicant_kind,
-        coalesce(person_id, business_id) as applicant_id,
+        applicant_id,
         attachment,
         case attachment
             when '住民票の写し' then in_registry

@@ -1,0 +1,11 @@
+{#- One row per subsidy application with its applicant's person_id (kojin) or business_id (hojin). -#}
+select
+    a.*,
+    xp.person_id,
+    xb.business_id,
+    coalesce(xp.person_id, xb.business_id) as applicant_id
+from {{ ref('stg_hojokin__applications') }} a
+left join {{ ref('person_source_xref') }} xp
+    on a.applicant_kind = 'kojin' and xp.source_system = 'hojokin' and xp.source_record_key = a.shinsei_bango
+left join {{ ref('business_source_xref') }} xb
+    on a.applicant_kind = 'hojin' and xb.source_system = 'hojokin' and xb.source_record_key = a.shinsei_bango
