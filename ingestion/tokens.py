@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
-import secrets
-import stat
 import unicodedata
 
 from onesource.ids import my_number_valid
+from onesource.keys import KeyError_, load_or_create_key  # noqa: F401 - KeyError_ re-exported
 from onesource.settings import Settings, get_settings
 
 KEY_FILE = "my_number.key"
@@ -29,29 +27,10 @@ IDENTITY_DOMAIN = "identity"
 _TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
 
 
-class KeyError_(RuntimeError):
-    """The tokenization key is missing, unreadable or too open."""
-
-
 def load_key(settings: Settings | None = None) -> bytes:
     """The HMAC key: from configuration, else the generated embedded default (created 0600 on first use)."""
     settings = settings or get_settings()
-    if settings.my_number_key is not None:
-        key = settings.my_number_key.get_secret_value().encode()
-        if len(key) < 32:
-            raise KeyError_("ONESOURCE_MY_NUMBER_KEY must hold at least 32 bytes")
-        return key
-    path = settings.keys_dir / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise KeyError_(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
-    return bytes.fromhex(path.read_text().strip())
+    return load_or_create_key(settings, settings.my_number_key, "ONESOURCE_MY_NUMBER_KEY", KEY_FILE)
 
 
 class Tokenizer:

@@ -166,6 +166,7 @@ def link(
     if not result.success:
         typer.echo("error: dbt build --select marts failed", err=True)
         raise typer.Exit(1)
+    _release("onesource link")
     if truth is not None:
         from identity.quality import pairwise
 
@@ -193,6 +194,7 @@ def publish(
         pages = dashboards.build(con, out / "dashboards")
     finally:
         con.close()
+    _release("onesource publish")
     for name, path in {**files, **pages}.items():
         typer.echo(f"{name}: {path}")
 
@@ -245,6 +247,19 @@ def ui(
         if proc.poll() is None:
             dagster_ui.stop(proc)
     raise typer.Exit(proc.returncode or 0) if os.environ.get("ONESOURCE_UI_STRICT") else typer.Exit(0)
+
+
+def _release(note: str) -> None:
+    """Record the lake's snapshot as a release: the marts in it are complete (the API serves releases)."""
+    from onesource import lake
+    from onesource.releases import mark_release
+
+    con = lake.connect()
+    try:
+        rel = mark_release(con, note)
+    finally:
+        con.close()
+    typer.echo(f"release {rel.release_id}: snapshot {rel.snapshot_id}")
 
 
 export_app = typer.Typer(help="Export files for outside use.", no_args_is_help=True)
@@ -312,7 +327,142 @@ def demo(
     link(truth=truth)
     publish(out=None)
     typer.echo("the Dagster UI on this lake: .venv/bin/onesource ui   (dashboards: "
-               f"{settings.home / 'dashboards' / 'index.html'})")
+               f"{settings.home / 'dashboards' / 'index.html'})\n"
+               "the consented-data API: .venv/bin/onesource serve   (docs at http://127.0.0.1:8000/docs; "
+               "register a client with `onesource clients add`)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each keeps the served release in memory).")] = 1,
+) -> None:
+    """Run the consented-data API (OpenAPI docs at /docs) on the lake's newest release."""
+    import uvicorn
+
+    logging.getLogger("onesource.api.access").setLevel(logging.INFO)
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False,
+                log_level="info", loop="uvloop", http="httptools")
+
+
+clients_app = typer.Typer(help="API clients (departments and private services) and their purposes.",
+                          no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+
+
+@clients_app.command("add")
+def clients_add(
+    name: Annotated[str, typer.Argument(help="Name of the system or service.")],
+    kind: Annotated[str, typer.Option(help="department or private.")] = "department",
+    organisation: Annotated[str, typer.Option(help="Department (所管課) or company.")] = "",
+    purpose: Annotated[list[str], typer.Option(help="Purpose id it may use (repeat).")] = [],  # noqa: B006
+    rate: Annotated[float | None, typer.Option(help="Requests per second it may sustain.")] = None,
+    burst: Annotated[int | None, typer.Option(help="Requests it may send at once above the rate.")] = None,
+) -> None:
+    """Register a client bound to purposes; prints its API key once (only its hash is kept)."""
+    from api.clients import RegistrationError, register_client
+    from api.store import Store
+
+    settings = get_settings()
+    store = Store.from_settings(settings)
+    store.create_schema()
+    try:
+        client, key = register_client(store, name, kind, organisation or name, purpose,
+                                      rate or settings.api_rate_per_second, burst or settings.api_rate_burst)
+    except RegistrationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    typer.echo(f"client_id: {client.client_id}\napi_key:   {key}\n(the key is shown only now; keep it secret)")
+
+
+@clients_app.command("revoke")
+def clients_revoke(client_id: Annotated[str, typer.Argument(help="The client to revoke.")]) -> None:
+    """Revoke a client: its key stops working on the next request."""
+    from api.clients import revoke_client
+    from api.store import Store
+
+    store = Store.from_settings()
+    store.create_schema()
+    try:
+        found = revoke_client(store, client_id)
+    finally:
+        store.close()
+    if not found:
+        typer.echo(f"error: no client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"client {client_id} revoked")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """The registered clients and their purposes."""
+    from api.clients import list_clients
+    from api.store import Store
+
+    store = Store.from_settings()
+    store.create_schema()
+    try:
+        for c in list_clients(store):
+            state = f"revoked {c['revoked_at']}" if c["revoked_at"] else "active"
+            typer.echo(f"{c['client_id']}  {c['kind']:<10} {c['name']} ({c['organisation']})  {state}  "
+                       f"purposes: {', '.join(c['purposes']) or '-'}")
+    finally:
+        store.close()
+
+
+residents_app = typer.Typer(help="Resident credentials (what the portal holds once a person signed in).",
+                            no_args_is_help=True)
+app.add_typer(residents_app, name="residents")
+
+
+@residents_app.command("credential")
+def residents_credential(
+    person_id: Annotated[str, typer.Argument(help="The person (P + 9 digits).")],
+    hours: Annotated[float, typer.Option(help="Validity in hours.")] = 1.0,
+) -> None:
+    """Issue a resident credential for one person (stands in for the マイナンバーカード sign-in)."""
+    import datetime as dt
+    import re
+
+    from api.clients import issue_resident_credential
+    from api.store import Store
+
+    if not re.fullmatch(r"P[0-9]{9}", person_id):
+        typer.echo("error: a person id is P followed by 9 digits", err=True)
+        raise typer.Exit(2)
+    store = Store.from_settings()
+    store.create_schema()
+    try:
+        _, token = issue_resident_credential(store, person_id, dt.timedelta(hours=hours))
+    finally:
+        store.close()
+    typer.echo(token)
+
+
+accesslog_app = typer.Typer(help="The hash-chained access log of the API.", no_args_is_help=True)
+app.add_typer(accesslog_app, name="accesslog")
+
+
+@accesslog_app.command("verify")
+def accesslog_verify() -> None:
+    """Verify the whole chain; names the first entry that was edited, inserted or deleted (exit 1)."""
+    from api.accesslog import load_log_key, verify
+    from api.store import Store
+
+    settings = get_settings()
+    store = Store.from_settings(settings)
+    store.create_schema()
+    try:
+        result = verify(store, load_log_key(settings))
+    finally:
+        store.close()
+    if not result.ok:
+        typer.echo(f"access log BROKEN: {result.message}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"access log OK: {result.message}")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,20 @@ class Settings(BaseSettings):
                                            description="Folder of generated keys (default: see keys_dir).")
     dagster_dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URL for Dagster's instance storage; unset means SQLite under home.")
+    api_store_dsn: SecretStr | None = Field(
+        default=None,
+        description="postgresql:// URL of the API's store (clients, consents, access log); unset means SQLite "
+        "under home.")
+    api_log_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the access-log chain (32+ bytes); unset means a key generated in "
+        "keys_dir on first use.")
+    api_base_url: str = Field(default="https://api.city.ichikawa.example",
+                              description="Public base URL of the API (consent receipts, open-data links).")
+    api_release_poll_seconds: float = Field(default=1.0, description="How often the API looks for a new release.")
+    api_rate_per_second: float = Field(default=50.0, description="Default request rate a client may sustain.")
+    api_rate_burst: int = Field(default=100, description="Default burst a client may use above its rate.")
+    api_anonymous_rate_per_second: float = Field(default=20.0,
+                                                 description="Rate of unauthenticated requests per address.")
     duckdb_memory_limit: str = Field(default="6GB")
     link_memory_limit: str = Field(default="2GB", description="DuckDB memory of the linkage's working database "
                                    "(Splink spills to a temporary folder beyond it).")
@@ -68,6 +82,10 @@ class Settings(BaseSettings):
         if home == REPO_ROOT or REPO_ROOT in home.parents:
             return Path.home() / ".config" / "onesource" / "keys"
         return self.home / "keys"
+
+    @property
+    def api_store_path(self) -> Path:
+        return self.home / "api" / "api.sqlite"
 
     @property
     def landing_dir(self) -> Path:

@@ -64,6 +64,7 @@ def build_lake(landing: Path) -> None:
     from ingestion.pipeline import ingest
     from onesource import lake
     from onesource.dbt import run_dbt
+    from onesource.releases import mark_release
     from onesource.settings import get_settings
 
     ingest(landing, run_expectations=False)
@@ -75,6 +76,9 @@ def build_lake(landing: Path) -> None:
             continue
         result = run_dbt(["build", "--select", *select])
         assert result.success, [str(r.message) for r in result.result if r.status not in ("success", "pass")]
+    con = lake.connect()
+    mark_release(con, "tests: build_lake")
+    con.close()
 
 
 @contextlib.contextmanager

@@ -40,5 +40,25 @@ def dashboard_pages() -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.path(str(v)) for k, v in pages.items()})
 
 
+API_MARTS = [["marts", "core", "dim_person"], ["marts", "core", "dim_business"],
+             ["marts", "departments", "resident_tax_by_person"], ["marts", "departments", "kokuho_enrolment"],
+             ["marts", "departments", "contracts_by_business"], ["marts", "departments", "subsidies_by_applicant"]]
+
+
+@dg.asset(key=["serving", "api", "release"], group_name="serving", owners=["team:DX推進課"],
+          deps=[*API_MARTS, opendata_files.key, dashboard_pages.key], kinds={"ducklake"},
+          description="Marks the lake snapshot whose marts are complete as a release; the consented-data API "
+                      "serves the newest release, so a refresh in progress is never half visible.")
+def api_release(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    from onesource.releases import mark_release
+
+    con = lake.connect()
+    try:
+        rel = mark_release(con, f"dagster run {context.run_id}")
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={"release_id": rel.release_id, "snapshot_id": rel.snapshot_id})
+
+
 def build_assets() -> list[dg.AssetsDefinition]:
-    return [opendata_files, dashboard_pages]
+    return [opendata_files, dashboard_pages, api_release]

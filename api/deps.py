@@ -1,0 +1,128 @@
+"""Dependencies of the routes: the app's context, who is calling, and the release being served."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.accesslog import LogWriter, new_entry
+from api.catalog import Catalog
+from api.clients import Client, Resident, authenticate_client, authenticate_resident
+from api.lakeview import ReleaseWatcher, Served
+from api.ratelimit import RateLimiter
+from api.store import Store
+from onesource.settings import Settings
+
+REQUEST_ID = "onesource.request_id"
+
+
+class ApiError(Exception):
+    """An error answer: status, a stable code and a message that never echoes the caller's input."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    catalog: Catalog
+    watcher: ReleaseWatcher
+    writer: LogWriter
+    limiter: RateLimiter
+
+    async def log(self, request: Request, **fields: Any) -> int:
+        """Append an access-log entry and wait until it is durable; returns its seq."""
+        entry = new_entry(request_id=request.scope.get(REQUEST_ID) or new_request_id(), **fields)
+        try:
+            return await self.writer.write(entry)
+        except Exception as exc:
+            raise ApiError(503, "access_log_unavailable",
+                           "the access could not be recorded, so no data is released; retry later") from exc
+
+
+def get_context(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+
+client_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ClientKey",
+                          description="登録済みクライアントの API キー / API key of a registered client (osk_...).")
+resident_token = HTTPBearer(auto_error=False, scheme_name="ResidentToken",
+                            description="本人の認証情報（マイナポータル等でのログイン後に発行）/ Resident credential "
+                                        "(osr_...), issued when the person signs in.")
+
+
+def _limit(ctx: Context, key: str, rate: float, burst: int) -> None:
+    wait = ctx.limiter.take(key, rate, burst)
+    if wait > 0:
+        retry = max(1, int(wait + 0.999))
+        raise ApiError(429, "rate_limited", f"too many requests; retry after {retry} s",
+                       headers={"Retry-After": str(retry)})
+
+
+def require_client(ctx: Ctx, key: Annotated[str | None, Security(client_key)] = None) -> Client:
+    if not key:
+        raise ApiError(401, "unauthenticated", "an API key is required (X-API-Key)",
+                       headers={"WWW-Authenticate": "ApiKey"})
+    client = authenticate_client(ctx.store, key)
+    if client is None:
+        raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
+                       headers={"WWW-Authenticate": "ApiKey"})
+    _limit(ctx, f"client:{client.client_id}", client.rate_per_second, client.burst)
+    return client
+
+
+def optional_client(ctx: Ctx, request: Request,
+                    key: Annotated[str | None, Security(client_key)] = None) -> Client | None:
+    if key:
+        return require_client(ctx, key)
+    anonymous(ctx, request)
+    return None
+
+
+def require_resident(ctx: Ctx,
+                     cred: Annotated[HTTPAuthorizationCredentials | None, Security(resident_token)] = None
+                     ) -> Resident:
+    if cred is None or not cred.credentials:
+        raise ApiError(401, "unauthenticated", "a resident credential is required (Authorization: Bearer)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    resident = authenticate_resident(ctx.store, cred.credentials)
+    if resident is None:
+        raise ApiError(401, "unauthenticated", "the resident credential is unknown, expired or revoked",
+                       headers={"WWW-Authenticate": "Bearer"})
+    rate = ctx.settings.api_anonymous_rate_per_second
+    _limit(ctx, f"resident:{resident.person_id}", rate, int(rate * 2))
+    return resident
+
+
+def anonymous(ctx: Ctx, request: Request) -> None:
+    host = request.client.host if request.client else "unknown"
+    rate = ctx.settings.api_anonymous_rate_per_second
+    _limit(ctx, f"addr:{host}", rate, int(rate * 2))
+
+
+def served(ctx: Ctx) -> Served:
+    current = ctx.watcher.current
+    if current is None:
+        raise ApiError(503, "no_release", "no build of the marts has been released yet",
+                       headers={"Retry-After": "30"})
+    return current
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+ClientDep = Annotated[Client, Depends(require_client)]
+OptionalClientDep = Annotated[Client | None, Depends(optional_client)]
+ResidentDep = Annotated[Resident, Depends(require_resident)]
+ServedDep = Annotated[Served, Depends(served)]
+Anonymous = Depends(anonymous)

@@ -1,0 +1,203 @@
+"""What the API reads from the lake: the marts of one release, pinned to its snapshot.
+
+A watcher thread looks for a newer release (``ops.releases``) through a read-only lake connection,
+reads the marts the API serves ``AT (VERSION => snapshot)`` into Arrow, indexes them by their keys
+and swaps the new :class:`Served` in with one reference assignment. A request takes that reference
+once and reads only from it, so every answer is consistent with exactly one snapshot, and a refresh
+writing new snapshots meanwhile never shows half-built marts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from onesource import lake
+from onesource.lake import LAKE_ALIAS as L
+from onesource.releases import Release, latest_release
+from onesource.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+JST = dt.timezone(dt.timedelta(hours=9))
+
+# table -> (columns, where) read at the release's snapshot
+QUERIES: dict[str, tuple[str, str]] = {
+    "dim_person": ("person_id, name, name_kana, birth_date, birth_date_precision, sex, address, town, status, "
+                   "household_id, relation_to_head", ""),
+    "mart_resident_tax_by_person": ("person_id, fiscal_year, total_income_yen, income_levy_yen, per_capita_levy_yen, "
+                                    "total_levy_yen, taxation, dependants", ""),
+    "mart_kokuho_enrolment": ("person_id, hihokensha_bango, enrolled_on, left_on, leaving_reason, is_enrolled", ""),
+    "dim_business": ("business_id, houjin_bango, name, legal_form, address_key as address, corporation_kind_code, "
+                     "closed_on, located_in_city", ""),
+    "mart_contracts_by_business": ("business_id, contracts, contract_amount_yen, first_contract_on, last_contract_on, "
+                                   "bids, winning_bids", ""),
+    "mart_subsidies_by_applicant": ("applicant_id as business_id, programme_code, programme_name, applications, "
+                                    "amount_requested_yen, granted, pending, first_applied_at, last_applied_at",
+                                    "where applicant_kind = 'hojin'"),
+}
+
+
+class Rows:
+    """One table's rows, found by a key column (a key may have several rows)."""
+
+    def __init__(self, table: pa.Table, key: str) -> None:
+        self.names = [n for n in table.column_names if n != key]
+        self._cols = [table.column(n).combine_chunks() for n in self.names]
+        self._index: dict[Any, Any] = {}
+        for i, k in enumerate(table.column(key).to_pylist()):
+            if k is None:
+                continue
+            cur = self._index.get(k)
+            if cur is None:
+                self._index[k] = i
+            elif type(cur) is list:
+                cur.append(i)
+            else:
+                self._index[k] = [cur, i]
+        self.count = table.num_rows
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._index
+
+    def positions(self, key: Any) -> list[int]:
+        found = self._index.get(key)
+        if found is None:
+            return []
+        return found if type(found) is list else [found]
+
+    def row(self, pos: int, columns: list[str] | None = None) -> dict[str, Any]:
+        if columns is None:
+            return {n: c[pos].as_py() for n, c in zip(self.names, self._cols)}
+        return {n: self._cols[self.names.index(n)][pos].as_py() for n in columns}
+
+    def all(self, key: Any, columns: list[str] | None = None) -> list[dict[str, Any]]:
+        return [self.row(p, columns) for p in self.positions(key)]
+
+    def first(self, key: Any, columns: list[str] | None = None) -> dict[str, Any] | None:
+        pos = self.positions(key)
+        return self.row(pos[0], columns) if pos else None
+
+
+@dataclass
+class Served:
+    """The marts of one release, indexed for point lookups. Never mutated once built."""
+
+    release: Release
+    as_of: dt.date
+    persons: Rows
+    households: Rows
+    tax: Rows
+    kokuho: Rows
+    businesses: Rows
+    businesses_by_houjin: Rows
+    contracts: Rows
+    subsidies: Rows
+    tax_year: int | None
+    loaded_seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def snapshot_id(self) -> int:
+        return self.release.snapshot_id
+
+
+def _read(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: int) -> pa.Table:
+    columns, where = QUERIES[table]
+    schema = "marts"
+    try:
+        return con.execute(f"select {columns} from {L}.{schema}.{table} at (version => {int(snapshot_id)}) "
+                           f"{where}").fetch_arrow_table()
+    except duckdb.CatalogException:
+        log.warning("release snapshot %s has no %s.%s; serving it empty", snapshot_id, schema, table)
+        names = [c.split(" as ")[-1].strip() for c in columns.split(",")]
+        return pa.table({n: pa.array([], type=pa.string()) for n in names})
+
+
+def load_release(con: duckdb.DuckDBPyConnection, release: Release) -> Served:
+    started = time.perf_counter()
+    t = {name: _read(con, name, release.snapshot_id) for name in QUERIES}
+    tax = t["mart_resident_tax_by_person"]
+    years = [y for y in tax.column("fiscal_year").to_pylist() if y is not None] if tax.num_rows else []
+    served = Served(
+        release=release,
+        as_of=release.released_at.astimezone(JST).date(),
+        persons=Rows(t["dim_person"], "person_id"),
+        households=Rows(t["dim_person"].select(["household_id", "person_id", "name", "birth_date",
+                                                "relation_to_head"]), "household_id"),
+        tax=Rows(tax, "person_id"),
+        kokuho=Rows(t["mart_kokuho_enrolment"], "person_id"),
+        businesses=Rows(t["dim_business"], "business_id"),
+        businesses_by_houjin=Rows(t["dim_business"], "houjin_bango"),
+        contracts=Rows(t["mart_contracts_by_business"], "business_id"),
+        subsidies=Rows(t["mart_subsidies_by_applicant"], "business_id"),
+        tax_year=max(years) if years else None,
+        counts={k: v.num_rows for k, v in t.items()},
+    )
+    served.loaded_seconds = time.perf_counter() - started
+    return served
+
+
+class ReleaseWatcher:
+    """Keeps :attr:`current` at the newest release, polling the lake through a read-only connection."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.current: Served | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = lake.connect(self.settings, read_only=True)
+        return self._con
+
+    def refresh(self) -> bool:
+        """Load the newest release if it is not the one served; True when it swapped."""
+        try:
+            con = self._connection()
+            release = latest_release(con)
+        except duckdb.Error as exc:
+            log.warning("could not read the lake's releases: %s", exc)
+            self._drop()
+            return False
+        if release is None or (self.current and self.current.release.release_id == release.release_id):
+            return False
+        served = load_release(con, release)
+        self.current = served  # one reference assignment: requests see the old or the new, never a mix
+        log.info("serving release %s (snapshot %s, %s persons) loaded in %.1f s", release.release_id,
+                 release.snapshot_id, served.persons.count, served.loaded_seconds)
+        return True
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            try:
+                self._con.close()
+            finally:
+                self._con = None
+
+    def start(self) -> None:
+        self.refresh()
+        self._thread = threading.Thread(target=self._run, name="release-watcher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.settings.api_release_poll_seconds):
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("loading a new release failed; still serving the previous one")
+                self._drop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._drop()

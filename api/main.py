@@ -1,0 +1,126 @@
+"""The consented-data API: ``create_app`` builds it, ``onesource serve`` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.accesslog import LogWriter, load_log_key
+from api.catalog import load_catalog
+from api.deps import REQUEST_ID, ApiError, Context, new_request_id
+from api.lakeview import ReleaseWatcher
+from api.ratelimit import RateLimiter
+from api.responses import Json
+from api.routes import businesses, me, persons, public
+from api.store import Store
+from ingestion.tokens import mask_my_numbers
+from onesource.settings import Settings, get_settings
+
+access = logging.getLogger("onesource.api.access")
+
+DESCRIPTION = """\
+市川市 OneSource の同意に基づくデータ提供 API。利用目的ごとに法令上の根拠または本人の同意を確認し、
+その目的に必要な項目だけを提供します。すべての提供は改ざん検知可能なアクセス記録に残り、本人が確認できます。
+
+The consented-data API of Ichikawa City's OneSource. Every use of personal data is bound to a purpose,
+checked against a law or the person's live consent, limited to the fields that purpose needs, and
+written to a hash-chained access log the person can read. Open data needs no credentials.
+"""
+
+
+class RequestLog:
+    """Pure ASGI middleware: a request id on every response, and one log line per request with any
+    12-digit run (the shape of a 個人番号) masked out of the path."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = new_request_id()
+        scope[REQUEST_ID] = rid
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access.isEnabledFor(logging.INFO):
+                access.info("%s %s %s %.1fms %s", scope["method"], mask_my_numbers(scope["path"]), status["code"],
+                            (time.perf_counter() - started) * 1000, rid)
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> Json:
+    return Json({"error": {"code": code, "message": mask_my_numbers(message)}}, status_code=status,
+                          headers=headers)
+
+
+def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
+    """The app. ``watch`` False loads the newest release once instead of polling (tests call refresh)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = Store.from_settings(settings)
+        store.create_schema()
+        writer = LogWriter(store, load_log_key(settings))
+        writer.start()
+        watcher = ReleaseWatcher(settings)
+        if watch:
+            watcher.start()
+        else:
+            watcher.refresh()
+        app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, RateLimiter())
+        try:
+            yield
+        finally:
+            watcher.stop()
+            writer.stop()
+            store.close()
+
+    app = FastAPI(title="OneSource API (市川市)", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  default_response_class=Json,
+                  openapi_tags=[
+                      {"name": "persons / 個人", "description": "本人情報の目的限定提供と事前入力 / Purpose-bound person data"},
+                      {"name": "businesses / 事業者", "description": "法人番号による事業者情報 / Businesses"},
+                      {"name": "resident / 本人", "description": "本人による利用記録・同意の管理 / The resident's own view"},
+                      {"name": "public / 公開", "description": "認証不要 / No credentials needed"},
+                  ])
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
+        return _error(422, "invalid_request", f"invalid or missing: {', '.join(where)}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, code.replace("_", " "), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        logging.getLogger("onesource.api").error("unhandled %s on %s", type(exc).__name__,
+                                                 mask_my_numbers(request.url.path))
+        return _error(500, "internal_error", "internal error")
+
+    for module in (public, persons, businesses, me):
+        app.include_router(module.router)
+    app.add_middleware(RequestLog)
+    return app

@@ -1,0 +1,181 @@
+"""The API's transactional store: clients, resident credentials, consents and the access log.
+
+SQLite (WAL, ``synchronous=FULL``: a commit is on disk when it returns) under the home by default;
+PostgreSQL when ``ONESOURCE_API_STORE_DSN`` is set. SQL is written once with ``?`` placeholders and
+translated for psycopg. Connections are per thread: the event loop reads on its own, the access-log
+writer commits on its own, and SQLite's WAL lets the reads go on while it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from onesource.settings import Settings, get_settings
+
+SCHEMA = [
+    """create table if not exists clients (
+        client_id text primary key,
+        name text not null,
+        kind text not null check (kind in ('department', 'private')),
+        organisation text not null,
+        key_hash text not null,
+        rate_per_second double precision not null,
+        burst integer not null,
+        created_at text not null,
+        revoked_at text
+    )""",
+    """create table if not exists client_purposes (
+        client_id text not null references clients (client_id),
+        purpose_id text not null,
+        primary key (client_id, purpose_id)
+    )""",
+    """create table if not exists resident_credentials (
+        credential_id text primary key,
+        person_id text not null,
+        token_hash text not null,
+        created_at text not null,
+        expires_at text not null,
+        revoked_at text
+    )""",
+    """create table if not exists consents (
+        consent_id text primary key,
+        person_id text not null,
+        purpose_id text not null,
+        client_id text not null references clients (client_id),
+        granted_at text not null,
+        expires_at text,
+        revoked_at text,
+        collection_method text not null,
+        receipt text not null
+    )""",
+    "create index if not exists consents_lookup on consents (person_id, purpose_id, client_id)",
+    """create table if not exists access_log (
+        seq bigint primary key,
+        at text not null,
+        request_id text not null,
+        client_id text not null,
+        actor text not null,
+        subject_kind text not null,
+        subject_id text,
+        purpose_id text,
+        legal_basis text,
+        consent_id text,
+        fields text not null,
+        snapshot_id bigint,
+        outcome text not null,
+        prev_hash text not null,
+        hash text not null
+    )""",
+    "create index if not exists access_log_subject on access_log (subject_id, seq)",
+    """create table if not exists access_log_head (
+        id integer primary key check (id = 1),
+        seq bigint not null,
+        hash text not null,
+        mac text not null
+    )""",
+]
+
+
+def now_utc() -> str:
+    """Timestamps are stored as ISO 8601 UTC text, so both databases order and compare them alike."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Store:
+    """One store: ``dsn`` None means SQLite at ``path``."""
+
+    def __init__(self, dsn: str | None, path: Path | None = None) -> None:
+        self.dsn = dsn
+        self.path = path
+        self.is_postgres = dsn is not None
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        if not self.is_postgres:
+            assert path is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Store:
+        settings = settings or get_settings()
+        dsn = settings.api_store_dsn.get_secret_value() if settings.api_store_dsn else None
+        return cls(dsn, settings.api_store_path)
+
+    # connections -------------------------------------------------------------------------------
+    def _connect(self):
+        if self.is_postgres:
+            import psycopg
+
+            con = psycopg.connect(self.dsn, autocommit=True)
+        else:
+            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            con.execute("pragma journal_mode=wal")
+            con.execute("pragma synchronous=full")
+            con.execute("pragma foreign_keys=on")
+        with self._lock:
+            self._all.append(con)
+        return con
+
+    @property
+    def con(self):
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._connect()
+        return con
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                try:
+                    con.close()
+                except Exception:  # noqa: BLE001 - closing what another thread may have closed
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.is_postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        cur = self.con.execute(self._sql(sql), tuple(params))
+        return cur.fetchall() if cur.description else []
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+    @contextmanager
+    def transaction(self, lock_log: bool = False) -> Iterator[Any]:
+        """A write transaction. ``lock_log`` serializes access-log appends across processes."""
+        con = self.con
+        if self.is_postgres:
+            with con.transaction():
+                if lock_log:
+                    con.execute("select pg_advisory_xact_lock(7212203)")
+                yield self
+        else:
+            con.execute("begin immediate")
+            try:
+                yield self
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.is_postgres:
+            with self.con.cursor() as cur:
+                cur.executemany(self._sql(sql), rows)
+        else:
+            self.con.executemany(sql, rows)
+
+    def create_schema(self) -> None:
+        with self.transaction():
+            for ddl in SCHEMA:
+                self.execute(ddl)

@@ -1,0 +1,62 @@
+"""Releases: the lake snapshots in which a build of the marts was complete.
+
+A refresh writes the marts over many snapshots (one per model), so a reader pinned to an arbitrary
+snapshot could see a new ``dim_person`` beside an old department mart. A build that finished records
+its snapshot in ``ops.releases``; the API serves the newest release, and "what did the city know on
+that date" is answered by the release current then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from onesource.lake import LAKE_ALIAS as L
+
+TABLE = f"{L}.ops.releases"
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: int
+    snapshot_id: int
+    released_at: dt.datetime
+    note: str
+
+
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create table if not exists {TABLE} (release_id bigint, snapshot_id bigint, "
+                "released_at timestamp with time zone, note varchar)")
+
+
+def mark_release(con: duckdb.DuckDBPyConnection, note: str) -> Release:
+    """Record the lake's current snapshot as a release (the marts in it are complete)."""
+    _ensure(con)
+    con.execute("begin")
+    try:
+        snapshot_id = con.execute(f"select id from {L}.current_snapshot()").fetchone()[0]
+        release_id = con.execute(f"select coalesce(max(release_id), 0) + 1 from {TABLE}").fetchone()[0]
+        now = dt.datetime.now(dt.UTC)
+        con.execute(f"insert into {TABLE} values (?, ?, ?, ?)", [release_id, snapshot_id, now, note])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return Release(release_id, snapshot_id, now, note)
+
+
+def latest_release(con: duckdb.DuckDBPyConnection, at: dt.datetime | None = None) -> Release | None:
+    """The newest release (as of ``at`` when given), or None when no build has finished yet."""
+    exists = con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = 'ops' "
+                         "and table_name = 'releases'", [L]).fetchone()[0]
+    if not exists:
+        return None
+    sql = f"select release_id, snapshot_id, released_at, note from {TABLE}"
+    params: list = []
+    if at is not None:
+        sql += " where released_at <= ?"
+        params.append(at)
+    row = con.execute(sql + " order by release_id desc limit 1", params).fetchone()
+    return Release(*row) if row else None
