@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL of the API's store (clients, consents, access log); unset means SQLite "
         "under home.")
+    api_store_file: Path | None = Field(default=None, description="SQLite file of the API's store (default "
+                                        "home/api/api.sqlite); ignored when api_store_dsn is set.")
     api_log_key: SecretStr | None = Field(
         default=None, description="HMAC key of the access-log chain (32+ bytes); unset means a key generated in "
         "keys_dir on first use.")
@@ -85,7 +87,7 @@ class Settings(BaseSettings):
 
     @property
     def api_store_path(self) -> Path:
-        return self.home / "api" / "api.sqlite"
+        return self.api_store_file or self.home / "api" / "api.sqlite"
 
     @property
     def landing_dir(self) -> Path:

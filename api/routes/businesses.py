@@ -34,7 +34,7 @@ async def business(request: Request, ctx: Ctx, client: OptionalClientDep, served
     public = {k: found.get(k) for k in ctx.catalog.business_public_fields}
     public["houjin_bango"] = houjin_bango
     body = {"houjin_bango": houjin_bango, "business_id": business_id, "public": public,
-            "snapshot_id": served.snapshot_id}
+            "purpose": None, "restricted": None, "snapshot_id": served.snapshot_id, "access_log_seq": None}
     if purpose is not None:
         p, consent_id = await authorize(ctx, request, client, purpose, "business", business_id, served)
         restricted = business_fields(served, business_id, p.fields)

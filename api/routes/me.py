@@ -52,7 +52,7 @@ def my_consents(ctx: Ctx, resident: ResidentDep) -> list[dict]:
 
 
 @router.post("/consents", status_code=201, responses=ERRORS | {400: {"model": dict}},
-             summary="同意を与える（同意レシートを返す）/ Grant consent; returns a Kantara consent receipt")
+             summary="同意を与える（同意レシートを返す） / Grant consent; returns a Kantara consent receipt")
 def grant_consent(ctx: Ctx, resident: ResidentDep, body: ConsentRequest) -> dict:
     expires = None
     if body.expires_at is not None:
@@ -76,7 +76,7 @@ def consent_receipt(ctx: Ctx, resident: ResidentDep, consent_id: ConsentId) -> d
 
 
 @router.delete("/consents/{consent_id}", status_code=204, responses=ERRORS,
-               summary="同意を撤回する（次のリクエストから有効）/ Revoke consent, effective from the next request")
+               summary="同意を撤回する（次のリクエストから有効） / Revoke consent, effective from the next request")
 def revoke_consent(ctx: Ctx, resident: ResidentDep, consent_id: ConsentId) -> Response:
     if not consent.revoke(ctx.store, resident.person_id, consent_id):
         raise ApiError(404, "consent_not_found", "no live consent of yours with that id")

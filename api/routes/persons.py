@@ -51,7 +51,7 @@ async def person_data(request: Request, ctx: Ctx, client: ClientDep, served: Ser
 
 
 @router.get("/procedures/{procedure_id}/prefill", response_model=Prefill, responses=ERRORS,
-            summary="手続の事前入力（ワンスオンリー）/ Once-only prefill of a procedure")
+            summary="手続の事前入力（ワンスオンリー） / Once-only prefill of a procedure")
 async def procedure_prefill(request: Request, ctx: Ctx, client: ClientDep, served: ServedDep,
                             procedure_id: Annotated[str, Path(pattern=CATALOG_ID, description="手続ID")],
                             person_id: Annotated[str, Query(pattern=PERSON_ID, description="個人ID")]):
