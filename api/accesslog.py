@@ -5,9 +5,9 @@ under the log key over ``prev_hash`` and the entry's canonical JSON. Without the
 an entry that verifies, so an edit, an insertion or a deletion shows as the first entry whose MAC or
 link fails. A head row (last seq and hash, itself MACed) catches a truncated tail.
 
-Appends go through one writer thread that commits whatever accumulated while the previous commit
-was being flushed, in one transaction (group commit): each request awaits its own entry's commit,
-and a burst of requests shares one fsync. The chain head is read under the store's write lock in the
+Appends go through one writer that commits whatever accumulated since its last commit in one
+transaction (group commit): each request awaits its own entry's commit, and a burst of requests
+shares one fsync. The chain head is read under the store's write lock in the
 same transaction, so several API processes can append to one chain.
 """
 
@@ -18,8 +18,6 @@ import hashlib
 import hmac
 import json
 import logging
-import queue
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,65 +85,65 @@ def append(store: Store, key: bytes, entries: list[dict[str, Any]]) -> list[int]
 
 
 class LogWriter:
-    """The one thread that appends to the chain, batching what queued up during the last commit."""
+    """Appends to the chain from the event loop, one transaction per batch of waiting entries.
+
+    It runs in the loop's own thread on purpose: a separate writer thread fights the request handlers
+    for the GIL, and each handover can stall a request for a whole switch interval. The commit itself
+    is short (one WAL fsync), so holding the loop for it costs less than that handover.
+    """
 
     MAX_BATCH = 1000
 
     def __init__(self, store: Store, key: bytes) -> None:
         self.store = store
         self.key = key
-        self._queue: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
-        self._stopping = False
+        self._queue: asyncio.Queue | None = None
+        self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        """Start in the running event loop."""
+        self._queue = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="access-log-writer")
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+    async def stop(self) -> None:
+        if self._task is not None:
+            await self._queue.put(None)
+            await self._task
+            self._task = None
 
     async def write(self, entry: dict[str, Any]) -> int:
         """Queue an entry and wait until it is committed; returns its seq."""
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._queue.put((entry, fut, loop))
+        fut = asyncio.get_running_loop().create_future()
+        await self._queue.put((entry, fut))
         return await fut
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
+        queue_ = self._queue
         while True:
-            item = self._queue.get()
+            item = await queue_.get()
             if item is None:
                 return
-            batch = [item]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            await asyncio.sleep(0)  # let the handlers that are ready queue their entries too
+            batch, stopping = [item], False
+            while len(batch) < self.MAX_BATCH and not queue_.empty():
+                nxt = queue_.get_nowait()
                 if nxt is None:
-                    self._queue.put(None)
+                    stopping = True
                     break
                 batch.append(nxt)
             try:
-                seqs = append(self.store, self.key, [e for e, _, _ in batch])
+                seqs = append(self.store, self.key, [e for e, _ in batch])
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the error (it answers 503)
                 log.error("access log append failed: %s", type(exc).__name__)
-                for _, fut, loop in batch:
-                    loop.call_soon_threadsafe(_set, fut, None, exc)
-                continue
-            for (_, fut, loop), seq in zip(batch, seqs):
-                loop.call_soon_threadsafe(_set, fut, seq, None)
-
-
-def _set(fut: asyncio.Future, value: Any, exc: BaseException | None) -> None:
-    if fut.done():
-        return
-    if exc is not None:
-        fut.set_exception(exc)
-    else:
-        fut.set_result(value)
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+            else:
+                for (_, fut), seq in zip(batch, seqs):
+                    if not fut.done():
+                        fut.set_result(seq)
+            if stopping:
+                return
 
 
 @dataclass

@@ -10,6 +10,7 @@ writing new snapshots meanwhile never shows half-built marts.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -153,6 +154,7 @@ class ReleaseWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._seen_snapshot: int | None = None
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -163,7 +165,11 @@ class ReleaseWatcher:
         """Load the newest release if it is not the one served; True when it swapped."""
         try:
             con = self._connection()
+            snapshot = con.execute(f"select id from {L}.current_snapshot()").fetchone()[0]
+            if snapshot == self._seen_snapshot:  # nothing was committed since the last look: the cheap path
+                return False
             release = latest_release(con)
+            self._seen_snapshot = snapshot
         except duckdb.Error as exc:
             log.warning("could not read the lake's releases: %s", exc)
             self._drop()
@@ -172,11 +178,16 @@ class ReleaseWatcher:
             return False
         served = load_release(con, release)
         self.current = served  # one reference assignment: requests see the old or the new, never a mix
+        # the indexes hold millions of objects at city scale: keep them out of the cyclic collector's walks,
+        # whose pauses would otherwise land on requests
+        gc.collect()
+        gc.freeze()
         log.info("serving release %s (snapshot %s, %s persons) loaded in %.1f s", release.release_id,
                  release.snapshot_id, served.persons.count, served.loaded_seconds)
         return True
 
     def _drop(self) -> None:
+        self._seen_snapshot = None
         if self._con is not None:
             try:
                 self._con.close()

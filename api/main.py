@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import asynccontextmanager
 
@@ -68,6 +69,14 @@ def _error(status: int, code: str, message: str, headers: dict | None = None) ->
                           headers=headers)
 
 
+def _checkpoints(store: Store, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        try:
+            store.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            logging.getLogger("onesource.api").warning("store checkpoint failed: %s", type(exc).__name__)
+
+
 def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
     """The app. ``watch`` False loads the newest release once instead of polling (tests call refresh)."""
     settings = settings or get_settings()
@@ -84,11 +93,17 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
         else:
             watcher.refresh()
         app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, RateLimiter())
+        stop = threading.Event()
+        checkpointer = threading.Thread(target=_checkpoints, args=(store, stop), name="store-checkpoint",
+                                        daemon=True)
+        checkpointer.start()
         try:
             yield
         finally:
+            stop.set()
+            checkpointer.join(timeout=10)
             watcher.stop()
-            writer.stop()
+            await writer.stop()
             store.close()
 
     app = FastAPI(title="OneSource API (市川市)", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,

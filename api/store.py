@@ -90,6 +90,8 @@ def now_utc() -> str:
 class Store:
     """One store: ``dsn`` None means SQLite at ``path``."""
 
+    WAL_RESTART_FRAMES = 4000  # pages of 4 KiB
+
     def __init__(self, dsn: str | None, path: Path | None = None) -> None:
         self.dsn = dsn
         self.path = path
@@ -117,6 +119,10 @@ class Store:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             con.execute("pragma journal_mode=wal")
             con.execute("pragma synchronous=full")
+            # no checkpoint inside a commit (it would stall the request that triggered it):
+            # a background thread checkpoints instead, see :meth:`checkpoint`
+            con.execute("pragma wal_autocheckpoint=0")
+            con.execute(f"pragma journal_size_limit={64 * 1024 * 1024}")
             con.execute("pragma foreign_keys=on")
         with self._lock:
             self._all.append(con)
@@ -174,6 +180,16 @@ class Store:
                 cur.executemany(self._sql(sql), rows)
         else:
             self.con.executemany(sql, rows)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database without blocking writers (SQLite only; PostgreSQL does its own)."""
+        if self.is_postgres:
+            return
+        _, frames, _ = self.con.execute("pragma wal_checkpoint(PASSIVE)").fetchone()
+        if frames > self.WAL_RESTART_FRAMES:
+            # under steady writes a passive checkpoint never sees the log's end, so the WAL would grow
+            # for ever; a restart waits for the current writer, then lets the next one start at the top
+            self.con.execute("pragma wal_checkpoint(RESTART)")
 
     def create_schema(self) -> None:
         with self.transaction():

@@ -49,14 +49,13 @@ def mark_release(con: duckdb.DuckDBPyConnection, note: str) -> Release:
 
 def latest_release(con: duckdb.DuckDBPyConnection, at: dt.datetime | None = None) -> Release | None:
     """The newest release (as of ``at`` when given), or None when no build has finished yet."""
-    exists = con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = 'ops' "
-                         "and table_name = 'releases'", [L]).fetchone()[0]
-    if not exists:
-        return None
     sql = f"select release_id, snapshot_id, released_at, note from {TABLE}"
     params: list = []
     if at is not None:
         sql += " where released_at <= ?"
         params.append(at)
-    row = con.execute(sql + " order by release_id desc limit 1", params).fetchone()
+    try:
+        row = con.execute(sql + " order by release_id desc limit 1", params).fetchone()
+    except duckdb.CatalogException:  # no build has ever released
+        return None
     return Release(*row) if row else None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import ApiError, ClientDep, Ctx, ServedDep
+from api.deps import ApiError, ClientDep, Context, Ctx, ServedDep
 from api.disclosure import authorize, person_fields, prefill
 from api.responses import Json
 from api.schemas import CATALOG_ID, PERSON_ID, Error, PersonData, Prefill
@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1", tags=["persons / 個人"])
 ERRORS = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}, 429: {"model": Error},
           503: {"model": Error}}
 
-PersonId = Annotated[str, Path(pattern=PERSON_ID, description="個人ID (stable person id, P + 9 digits).")]
+PersonId = Annotated[str, Path(pattern=PERSON_ID, description="個人ID (stable person id, P + 9 digits).",
+                                   examples=["P000000001"])]
 
 
 def purpose_ref(purpose) -> dict:
@@ -26,13 +27,15 @@ def purpose_ref(purpose) -> dict:
 
 @router.get("/persons/{person_id}", response_model=PersonData, responses=ERRORS,
             summary="利用目的に必要な本人情報 / A person's data for a purpose")
-async def person_data(request: Request, ctx: Ctx, client: ClientDep, served: ServedDep, person_id: PersonId,
-                      purpose: Annotated[str, Query(pattern=CATALOG_ID, description="利用目的ID / purpose id")]):
+async def person_data(request: Request, client: ClientDep, served: ServedDep, person_id: PersonId,
+                      purpose: Annotated[str, Query(pattern=CATALOG_ID, description="利用目的ID / purpose id",
+                                                    examples=["jidou_teate"])]):
     """利用目的の法的根拠（法令）または本人の有効な同意がある場合に限り、その目的に必要な項目だけを返す。
     提供はすべてアクセス記録に残り、本人が確認できる。
 
     Only with a legal basis or the person's live consent, and only the fields the purpose needs.
     Every disclosure is in the access log the person can read."""
+    ctx: Context = request.app.state.ctx  # not a dependency: this is the hot path
     p, consent_id = await authorize(ctx, request, client, purpose, "person", person_id, served)
     data = person_fields(served, person_id, p.fields)
     if not data:
@@ -53,8 +56,9 @@ async def person_data(request: Request, ctx: Ctx, client: ClientDep, served: Ser
 @router.get("/procedures/{procedure_id}/prefill", response_model=Prefill, responses=ERRORS,
             summary="手続の事前入力（ワンスオンリー） / Once-only prefill of a procedure")
 async def procedure_prefill(request: Request, ctx: Ctx, client: ClientDep, served: ServedDep,
-                            procedure_id: Annotated[str, Path(pattern=CATALOG_ID, description="手続ID")],
-                            person_id: Annotated[str, Query(pattern=PERSON_ID, description="個人ID")]):
+                            procedure_id: Annotated[str, Path(pattern=CATALOG_ID, description="手続ID",
+                                                                 examples=["jidou_teate_nintei_seikyu"])],
+                            person_id: Annotated[str, Query(pattern=PERSON_ID, description="個人ID", examples=["P000000001"])]):
     """申請書のうち市が既に保有する項目を埋め、提出不要な添付書類を示す（手続の利用目的で確認）。
 
     The form fields the city already holds, filled in, and which attachments need not be submitted,

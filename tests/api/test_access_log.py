@@ -1,0 +1,136 @@
+"""The hash-chained access log, on SQLite and on the local PostgreSQL: tampering is found and named."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+from api.accesslog import LogWriter, append, new_entry, verify
+from api.store import Store
+from onesource.cli import app
+
+KEY = b"k" * 32
+
+
+def _entries(n: int, start: int = 0) -> list[dict]:
+    return [new_entry(request_id=f"r{i}", client_id="abcdefghijkl", actor="department", subject_kind="person",
+                      subject_id=f"P{i:09d}", purpose_id="jidou_teate", legal_basis="law", consent_id=None,
+                      fields=["name", "address"], snapshot_id=7, outcome="disclosed") for i in range(start, start + n)]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = Store(None, tmp_path / "api.sqlite")
+    else:
+        s = Store(request.getfixturevalue("pg_database"))
+    s.create_schema()
+    yield s
+    s.close()
+
+
+def _filled(store: Store) -> Store:
+    for batch in (_entries(3), _entries(4, 3), _entries(3, 7)):
+        append(store, KEY, batch)
+    assert verify(store, KEY).ok
+    return store
+
+
+def test_an_untouched_chain_verifies(store):
+    _filled(store)
+    result = verify(store, KEY)
+    assert result.ok and result.entries == 10
+    assert not verify(store, b"x" * 32).ok  # the chain is keyed: another key does not verify it
+
+
+def test_an_edited_entry_is_named(store):
+    _filled(store)
+    store.execute("update access_log set purpose_id = 'kokuho_shikaku' where seq = 5")
+    result = verify(store, KEY)
+    assert (result.ok, result.problem, result.seq) == (False, "edited", 5)
+
+
+def test_a_deleted_entry_is_named(store):
+    _filled(store)
+    store.execute("delete from access_log where seq = 4")
+    result = verify(store, KEY)
+    assert (result.ok, result.problem, result.seq) == (False, "deleted", 5)
+    assert "between seq 3 and seq 5" in result.message
+
+
+def test_an_inserted_entry_is_named(store):
+    _filled(store)
+    # a forger without the key: shift the later entries and slip a plausible entry in at seq 6
+    store.execute("update access_log set seq = seq + 100 where seq >= 6")
+    store.execute("update access_log set seq = seq - 99 where seq >= 106")
+    row = store.one("select * from access_log where seq = 5")
+    forged = list(row)
+    forged[0] = 6
+    forged[2] = "forged"
+    forged[-2] = row[-1]  # links to entry 5 as a real successor would
+    forged[-1] = "0" * 64
+    store.execute(f"insert into access_log values ({', '.join('?' * len(forged))})", forged)
+    result = verify(store, KEY)
+    assert (result.ok, result.problem, result.seq) == (False, "inserted", 6)
+
+
+def test_a_truncated_tail_is_found(store):
+    _filled(store)
+    store.execute("delete from access_log where seq >= 9")
+    result = verify(store, KEY)
+    assert (result.ok, result.problem) == (False, "truncated")
+
+
+def test_group_commit_writer_keeps_one_chain_under_concurrency(store):
+    writer = LogWriter(store, KEY)
+
+    async def many():
+        writer.start()
+        seqs = await asyncio.gather(*(writer.write(e) for e in _entries(300)))
+        await writer.stop()
+        return seqs
+
+    seqs = asyncio.run(many())
+    assert sorted(seqs) == list(range(1, 301))
+    assert verify(store, KEY).entries == 300
+
+
+def test_two_writers_in_two_threads_share_one_chain(store, tmp_path):
+    """Two API processes on one store: the chain head is read under the store's write lock."""
+    other = Store(store.dsn, store.path)
+
+    def run(s, start):
+        for i in range(20):
+            append(s, KEY, _entries(5, start + i * 5))
+
+    threads = [threading.Thread(target=run, args=(s, n)) for s, n in ((store, 0), (other, 1000))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    result = verify(store, KEY)
+    assert result.ok and result.entries == 200
+
+
+def test_verify_command_exit_codes(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.delenv("ONESOURCE_API_STORE_DSN", raising=False)
+    monkeypatch.delenv("ONESOURCE_API_STORE_FILE", raising=False)
+    from api.accesslog import load_log_key
+
+    s = Store(None, tmp_path / "home" / "api" / "api.sqlite")
+    s.create_schema()
+    append(s, load_log_key(), _entries(6))
+    runner = CliRunner()
+    ok = runner.invoke(app, ["accesslog", "verify"])
+    assert ok.exit_code == 0 and "6 entries verify" in ok.output
+    s.execute("update access_log set fields = ? where seq = 2", (json.dumps(["name"]),))
+    bad = runner.invoke(app, ["accesslog", "verify"])
+    assert bad.exit_code == 1 and "seq 2 was edited" in bad.output
+    s.close()

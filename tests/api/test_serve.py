@@ -1,0 +1,93 @@
+"""`onesource serve` really started (uvicorn), driven by the CLI's clients, then fuzzed by schemathesis."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(env: dict, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "onesource.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def server(published_city, tmp_path):
+    env = {**os.environ, "ONESOURCE_HOME": str(published_city / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
+           "ONESOURCE_API_STORE_FILE": str(tmp_path / "api.sqlite"),
+           "ONESOURCE_API_ANONYMOUS_RATE_PER_SECOND": "1000"}
+    env.pop("ONESOURCE_API_STORE_DSN", None)
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "onesource.cli", "serve", "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{base}/v1/status").json().get("release"):
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail((tmp_path / "serve.log").read_text())
+    yield base, env, tmp_path / "serve.log"
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_cli_registers_lists_and_revokes_clients_against_the_running_server(server, people):
+    base, env, _ = server
+    out = _cli(env, "clients", "add", "児童手当システム", "--organisation", "こども家庭部", "--purpose", "jidou_teate")
+    client_id = re.search(r"client_id: (\S+)", out).group(1)
+    key = re.search(r"api_key:\s+(\S+)", out).group(1)
+    stored = (Path(env["ONESOURCE_API_STORE_FILE"])).read_bytes()
+    assert key.encode() not in stored and key.split("_")[-1].encode() not in stored  # only the hash is kept
+    url = f"{base}/v1/persons/{people['parent']}"
+    assert httpx.get(url, params={"purpose": "jidou_teate"}, headers={"X-API-Key": key}).status_code == 200
+    assert "jidou_teate" in _cli(env, "clients", "list")
+    _cli(env, "clients", "revoke", client_id)
+    assert httpx.get(url, params={"purpose": "jidou_teate"}, headers={"X-API-Key": key}).status_code == 401
+    bad = subprocess.run([sys.executable, "-m", "onesource.cli", "clients", "add", "x", "--kind", "private",
+                          "--purpose", "jidou_teate"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "may not be used by a private client" in bad.stderr
+    assert "access log OK" in _cli(env, "accesslog", "verify")
+
+
+def test_schemathesis_finds_no_server_error(server, people, tmp_path):
+    base, env, log = server
+    out = _cli(env, "clients", "add", "fuzz", "--purpose", "jidou_teate", "--purpose", "nyusatsu_shikaku",
+               "--purpose", "hoiku_riyou_chousei", "--rate", "10000", "--burst", "10000")
+    key = re.search(r"api_key:\s+(\S+)", out).group(1)
+    token = _cli(env, "residents", "credential", people["parent"]).strip()
+    st = Path(sys.executable).with_name("st")
+    for header in (f"X-API-Key: {key}", f"Authorization: Bearer {token}"):
+        done = subprocess.run([str(st), "run", f"{base}/openapi.json", "--checks", "not_a_server_error",
+                               "--max-examples", "40", "--seed", "122033", "--no-color", "--header", header,
+                               "--generation-database", "none", "--report-dir", str(tmp_path / "st")],
+                              capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        assert re.search(r"\d+ passed", done.stdout), done.stdout[-2000:]
+    text = log.read_text()
+    assert " 500 " not in text and "Traceback" not in text
+    assert re.search(r"GET /v1/persons/\S+ (200|403|404|422)", text)
