@@ -41,6 +41,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_api.py
 
 # Re-pin: fresh venv from pyproject's direct pins, freeze everything.
 lock:
