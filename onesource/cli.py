@@ -465,5 +465,110 @@ def accesslog_verify() -> None:
     typer.echo(f"access log OK: {result.message}")
 
 
+def _as_of_connection(release: int | None, at: str | None, snapshot: int | None):
+    """A lake connection as of a release, a time (the release current then) or a snapshot; else now."""
+    import datetime as dt
+
+    from onesource import lake
+    from onesource.releases import resolve_snapshot
+
+    settings = get_settings()
+    con = lake.connect(settings, read_only=True)
+    if release is None and at is None and snapshot is None:
+        return con, None
+    when = None
+    if at is not None:
+        try:
+            when = dt.datetime.fromisoformat(at)
+        except ValueError:
+            typer.echo(f"error: --at takes an ISO 8601 time such as 2026-11-03T09:00+09:00, not {at!r}", err=True)
+            raise typer.Exit(2) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))  # the city's own clock
+    try:
+        snap = resolve_snapshot(con, release=release, at=when, snapshot=snapshot)
+    except ValueError as exc:
+        con.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    con.close()
+    return lake.connect(settings, snapshot_id=snap), snap
+
+
+AsOfRelease = Annotated[int | None, typer.Option("--release", help="As of this release (see `onesource releases`).")]
+AsOfTime = Annotated[str | None, typer.Option("--at", help="As of the release current at this time "
+                                               "(ISO 8601; JST when no offset is given).")]
+AsOfSnapshot = Annotated[int | None, typer.Option("--snapshot", help="As of this lake snapshot.")]
+
+
+@app.command()
+def releases() -> None:
+    """The releases: lake snapshots in which a build of the marts was complete (what the API served)."""
+    from onesource import lake
+    from onesource.releases import TABLE
+
+    con = lake.connect(read_only=True)
+    try:
+        rows = con.execute(f"select release_id, snapshot_id, released_at, note from {TABLE} order by 1").fetchall()
+    except Exception:  # noqa: BLE001 - no releases table yet
+        rows = []
+    finally:
+        con.close()
+    for rid, snap, at, note in rows:
+        typer.echo(f"release {rid:>4}  snapshot {snap:>6}  {at.isoformat()}  {note}")
+    if not rows:
+        typer.echo("no release yet: run `onesource link` (or a Dagster refresh)")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the lake (tables as lake.<schema>.<table>).")],
+    release: AsOfRelease = None, at: AsOfTime = None, snapshot: AsOfSnapshot = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV on stdout instead of a table.")] = False,
+) -> None:
+    """Run read-only SQL on the lake now or as it was (time travel): `--release`, `--at` or `--snapshot`."""
+    import csv
+    import sys
+
+    con, snap = _as_of_connection(release, at, snapshot)
+    try:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    except Exception as exc:  # noqa: BLE001 - the analyst's SQL: say what DuckDB said
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+    if csv_out:
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+        return
+    from rich.table import Table as RichTable
+
+    table = RichTable(*names, title=f"as of snapshot {snap}" if snap is not None else None)
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r))
+    Console(width=200).print(table)
+
+
+@app.command()
+def checksum(
+    release: AsOfRelease = None, at: AsOfTime = None, snapshot: AsOfSnapshot = None,
+    schema: Annotated[str, typer.Option(help="Schema whose tables to checksum.")] = "marts",
+) -> None:
+    """Rows and a row-level checksum of every mart (now or as of a release): equal means identical."""
+    from onesource.releases import mart_checksums
+
+    con, snap = _as_of_connection(release, at, snapshot)
+    try:
+        sums = mart_checksums(con, schema)
+    finally:
+        con.close()
+    for name, (rows, digest) in sums.items():
+        typer.echo(f"{name:<45} {rows:>10,}  {digest}")
+
+
 if __name__ == "__main__":
     app()

@@ -83,8 +83,10 @@ def ensure_sqlite_catalog(path: Path) -> None:
         con.close()
 
 
-def attach_sql(settings: Settings, read_only: bool = False) -> str:
-    """The ATTACH statement of the lake for these settings (no secrets logged by callers)."""
+def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | None = None) -> str:
+    """The ATTACH statement of the lake for these settings (no secrets logged by callers).
+
+    ``snapshot_id`` attaches the whole lake as it was at that snapshot (read-only time travel)."""
     data_path = settings.lake_data_path
     opts = [f"DATA_PATH '{data_path}/'"]
     if settings.catalog_dsn is not None:
@@ -92,6 +94,9 @@ def attach_sql(settings: Settings, read_only: bool = False) -> str:
         opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
     else:
         target = f"ducklake:sqlite:{settings.catalog_path}"
+    if snapshot_id is not None:
+        opts.append(f"SNAPSHOT_VERSION {int(snapshot_id)}")
+        read_only = True
     if read_only:
         opts.append("READ_ONLY")
     return f"ATTACH '{target}' AS {LAKE_ALIAS} ({', '.join(opts)})"
@@ -114,8 +119,12 @@ def snapshots(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(f"select * from {LAKE_ALIAS}.snapshots() order by snapshot_id").fetchall()
 
 
-def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session with the lake attached as ``lake`` and its schemas created."""
+def connect(settings: Settings | None = None, read_only: bool = False,
+            snapshot_id: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the lake attached as ``lake`` and its schemas created.
+
+    With ``snapshot_id`` the lake is attached read-only as it was at that snapshot: every query sees
+    exactly what the city knew then."""
     settings = settings or get_settings()
     install_extensions(settings)
     settings.lake_data_path.mkdir(parents=True, exist_ok=True)
@@ -123,8 +132,8 @@ def connect(settings: Settings | None = None, read_only: bool = False) -> duckdb
         ensure_sqlite_catalog(settings.catalog_path)
     con = duckdb.connect(config=_duckdb_config(settings))
     try:
-        con.execute(attach_sql(settings, read_only=read_only))
-        if not read_only:
+        con.execute(attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
+        if not read_only and snapshot_id is None:
             for schema in SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_ALIAS}.{schema}")
     except Exception:

@@ -59,3 +59,37 @@ def latest_release(con: duckdb.DuckDBPyConnection, at: dt.datetime | None = None
     except duckdb.CatalogException:  # no build has ever released
         return None
     return Release(*row) if row else None
+
+
+def resolve_snapshot(con: duckdb.DuckDBPyConnection, *, release: int | None = None, at: dt.datetime | None = None,
+                     snapshot: int | None = None) -> int:
+    """The snapshot a time-travel question means: an explicit snapshot, a release, or the release that
+    was current at a time (what the API served then). Raises ValueError when there is none."""
+    if snapshot is not None:
+        return snapshot
+    if release is not None:
+        try:
+            row = con.execute(f"select snapshot_id from {TABLE} where release_id = ?", [release]).fetchone()
+        except duckdb.CatalogException:
+            row = None
+        if row is None:
+            raise ValueError(f"no release {release}")
+        return row[0]
+    found = latest_release(con, at=at)
+    if found is None:
+        raise ValueError(f"no release at or before {at}" if at else "no release yet")
+    return found.snapshot_id
+
+
+def mart_checksums(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> dict[str, tuple[int, str]]:
+    """Rows and an order-independent row-level checksum of every table in ``schema``: equal checksums
+    mean equal multisets of rows (the sum of the rows' hashes, so duplicates do not cancel out)."""
+    tables = [r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? order by 1",
+        [L, schema]).fetchall()]
+    out = {}
+    for t in tables:
+        n, s = con.execute(f'select count(*), coalesce(sum(hash(x)::hugeint), 0) from {L}.{schema}."{t}" x'
+                           ).fetchone()
+        out[t] = (n, format(int(s) % (1 << 128), "032x"))
+    return out
