@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from identity.linkage import BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage
 from identity.stable_ids import assign
+from onesource.faults import kill_point
 from onesource.lake import LAKE_ALIAS as L
 from onesource.lake import insert_rows
 from onesource.settings import Settings
@@ -94,7 +95,11 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
 
 def link_all(con: duckdb.DuckDBPyConnection, settings: Settings,
              config: LinkageConfig | None = None) -> dict[str, tuple[str, LinkageResult]]:
-    return {spec.entity: link_entity(con, settings, spec, config) for spec in (PERSON, BUSINESS)}
+    results = {}
+    for spec in (PERSON, BUSINESS):
+        results[spec.entity] = link_entity(con, settings, spec, config)
+        kill_point(f"link:{spec.entity}")
+    return results
 
 
 def import_decisions(con: duckdb.DuckDBPyConnection, path: Path, entity: str = "person") -> int:

@@ -15,9 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import re
-import signal
 import time
 import traceback
 from collections import Counter
@@ -34,13 +32,13 @@ from ingestion.contracts import Contract, Table, contracts
 from ingestion.fields import parser_for
 from ingestion.tokens import MASKED, Tokenizer, load_key, mask_my_numbers
 from onesource import lake
+from onesource.faults import kill_point
 from onesource.settings import Settings, get_settings, mask_dsn
 
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
 # fault injection for the kill-and-rerun test: SIGKILL this process just before committing that delivery
-FAULT_ENV = "ONESOURCE_FAULT_KILL_BEFORE_COMMIT"
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
           "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
@@ -386,10 +384,7 @@ class Ingestor:
                 ledger.insert(con, "ops.watermarks", [(system, table, mark, json.dumps(keys_at), batch_id, loaded_at)])
             ledger.insert(con, "ops.deliveries", [(system, res.delivery, delivery_date, batch_id, res.status, None,
                                                    len(res.files), loaded_at)])
-            if os.environ.get(FAULT_ENV) == f"{system}/{res.delivery}":
-                log.warning("fault injection: killing the process before committing %s", batch_id)
-                os.kill(os.getpid(), signal.SIGKILL)
-                time.sleep(5)
+            kill_point(f"ingest:{system}/{res.delivery}")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from onesource import lake
+from onesource import faults, lake
 from onesource.settings import REPO_ROOT, Settings, get_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -35,6 +35,11 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     }
 
 
+def _fault_callback(event) -> None:
+    if event.info.name == "NodeFinished":
+        faults.kill_point(f"dbt:{event.data.node_info.node_name}")
+
+
 def run_dbt(args: Sequence[str], settings: Settings | None = None):
     """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``)."""
     from dbt.cli.main import dbtRunner
@@ -45,8 +50,9 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    callbacks = [_fault_callback] if faults.armed() else []
     try:
-        return dbtRunner().invoke(list(args))
+        return dbtRunner(callbacks=callbacks).invoke(list(args))
     finally:
         for k, v in saved.items():
             if v is None:

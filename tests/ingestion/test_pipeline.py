@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.pipeline import FAULT_ENV, ingest
+from ingestion.pipeline import ingest
 from onesource import lake
+from onesource.faults import ENV as FAULT_ENV
 from tests.conftest import REPO, SHARED
 from tests.fixtures import handmade
 from tests.ingestion.reconcile import assert_reconciles, load_manifest
@@ -197,7 +198,7 @@ def test_load_killed_half_way_leaves_nothing_and_rerun_equals_uninterrupted(tmp_
     landing, _ = zone
     base = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}
     base["ONESOURCE_KEYS_DIR"] = str(tmp_path / "keys")  # one key: tokens comparable across the two homes
-    killed = {**base, "ONESOURCE_HOME": str(tmp_path / "killed"), FAULT_ENV: "juki/20261103"}
+    killed = {**base, "ONESOURCE_HOME": str(tmp_path / "killed"), FAULT_ENV: "ingest:juki/20261103"}
     proc = _run_cli(killed, landing)
     assert proc.returncode == -9, proc.stderr[-2000:]
     con = _connect(tmp_path / "killed", tmp_path / "keys")
