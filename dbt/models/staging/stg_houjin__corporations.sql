@@ -1,7 +1,10 @@
+{{ config(materialized='incremental', unique_key='houjin_bango', incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 with
 
 source as (
     select * from {{ source('bronze', 'houjin__hojin_current') }}
+    {{ only_new_deliveries() }}
 ),
 
 normalized as (

@@ -1,7 +1,10 @@
+{{ config(materialized='incremental', unique_key='atena_bango', incremental_strategy='delete+insert',
+          on_schema_change='append_new_columns') }}
 with
 
 source as (
     select * from {{ source('bronze', 'juki__jumin_current') }}
+    {{ only_new_deliveries() }}
 ),
 
 normalized as (

@@ -4,10 +4,7 @@ with
 
 source as (
     select * from {{ source('bronze', 'madoguchi__uketsuke_current') }}
-    {% if is_incremental() %}
-    -- a daily refresh reads only records whose newest version came in the newest deliveries
-    where _delivery_date >= (select coalesce(max(delivered_on), date '1900-01-01') from {{ this }})
-    {% endif %}
+    {{ only_new_deliveries() }}
 ),
 
 final as (
