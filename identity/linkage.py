@@ -326,14 +326,18 @@ def cluster(ids: list[str], systems: list[str], guard_values: list[str | None], 
     return {i: c.find(i) for i in ids}, linked, blocked
 
 
-def deterministic_edges(work: duckdb.DuckDBPyConnection, keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Records sharing a value of a deterministic key, each chained to the first record of its group."""
+def deterministic_edges(work: duckdb.DuckDBPyConnection, keys: tuple[str, ...],
+                        touched_by: str | None = None) -> list[tuple[str, str]]:
+    """Records sharing a value of a deterministic key, each chained to the first record of its group;
+    ``touched_by`` (a table of unique_id) limits them to the groups holding one of those records."""
     union = " union all ".join(
         f"select unique_id, '{k}:' || {k} as k from all_records where {k} is not null" for k in keys)
+    where = (f"where k in (select k from keyed where unique_id in (select unique_id from {touched_by}))"
+             if touched_by else "")
     rows = work.execute(f"""
         with keyed as ({union})
         select first_value(unique_id) over (partition by k order by unique_id) as head, unique_id
-        from keyed qualify head <> unique_id
+        from keyed {where} qualify head <> unique_id
     """).fetchall()
     return [(a, b) for a, b in rows]
 
@@ -361,19 +365,8 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
     """
     config = config or LinkageConfig()
     t0 = time.perf_counter()
-    records = _arrow(lake_con.execute(
-        f"select {', '.join(spec.columns)} from lake.identity.{spec.input_table} order by unique_id").arrow())
+    records, work = _load(lake_con, settings, spec)
     decisions = read_decisions(lake_con, spec.entity)
-    spill = settings.home / "identity" / "tmp"
-    spill.mkdir(parents=True, exist_ok=True)
-    work = duckdb.connect(config={"memory_limit": settings.link_memory_limit, "threads": settings.duckdb_threads,
-                                  "temp_directory": str(spill), "preserve_insertion_order": False})
-    work.register("records_arrow", records)
-    work.execute("create table all_records as select * from records_arrow")
-    compared = [c for c in spec.compared if c not in ("unique_id",)]
-    name_cols = [c for c in ("name_key", "name_kana_key", "name_core_key") if c in spec.columns]
-    work.execute(f"create table link_input as select * from all_records where "
-                 f"{' or '.join(f'{c} is not null' for c in name_cols)}")
     ids = records.column("unique_id").to_pylist()
     det = deterministic_edges(work, spec.deterministic_keys)
     n_input = work.execute("select count(*) from link_input").fetchone()[0]
@@ -383,34 +376,12 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
         linker, predictions = train_and_predict(work, spec, config)
         pred_rows = work.execute(f"select unique_id_l, unique_id_r, match_probability from "
                                  f"{predictions.physical_name}").fetchall()
-    if spec.exact_agreement:
-        cols = ", ".join(spec.exact_agreement)
-        pred_rows += [(a, b, 1.0) for a, b in work.execute(f"""
-            select first_value(unique_id) over (partition by {cols} order by unique_id) as head, unique_id
-            from link_input where {' and '.join(f'{c} is not null' for c in spec.exact_agreement)}
-            qualify head <> unique_id""").fetchall()]
+    pred_rows += _exact_edges(work, spec)
     roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
                                      records.column(spec.guard_key).to_pylist(), spec, det, pred_rows, decisions,
                                      config)
-    review = pa.table({})
-    if predictions is not None:
-        gammas = [c for c in work.execute(f"select * from {predictions.physical_name} limit 0").fetchdf().columns
-                  if c.startswith("gamma_")]
-        review = _arrow(work.execute(f"""
-            select p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
-                   {', '.join(f'p.{g}' for g in gammas)},
-                   {', '.join(f'l.{c} as {c}_l, r.{c} as {c}_r' for c in compared)}
-            from {predictions.physical_name} p
-            join all_records l on l.unique_id = p.unique_id_l
-            join all_records r on r.unique_id = p.unique_id_r
-            where p.match_probability < ?
-            order by p.match_probability desc, p.unique_id_l, p.unique_id_r
-        """, [config.link]).arrow())
-        decided = {(a, b) for a, b, _d in decisions} | {(b, a) for a, b, _d in decisions}
-        # pairs already joined by stronger evidence, or already decided, are not worth a reviewer's time
-        keep = [roots[a] != roots[b] and (a, b) not in decided
-                for a, b in zip(review.column("unique_id_l").to_pylist(), review.column("unique_id_r").to_pylist())]
-        review = review.filter(pa.array(keep, type=pa.bool_()))
+    review = _review_queue(work, [predictions.physical_name] if predictions is not None else [], spec, config,
+                           decisions, roots)
     model: dict = {}
     chart_path = None
     if linker is not None:
@@ -424,16 +395,154 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
         except Exception as exc:  # noqa: BLE001 - the chart is a report; the linkage stands without it
             log.warning("match weights chart not written: %s", exc)
             chart_path = None
-    membership = pa.table({"unique_id": records.column("unique_id"),
-                           "source_system": records.column("source_system"),
-                           "source_record_key": records.column("source_record_key"),
-                           "cluster_root": pa.array([roots[i] for i in ids], type=pa.string())})
+    membership = _membership(records, roots)
     result = LinkageResult(records=records.num_rows, scored_pairs=len(pred_rows), deterministic_edges=len(det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
                            clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
                            model=model, chart_path=chart_path)
     work.close()
     return membership, review, result
+
+
+def _load(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec
+          ) -> tuple[pa.Table, duckdb.DuckDBPyConnection]:
+    """The records to link, with a fingerprint of their linkage fields, in a bounded working database
+    (``all_records``, and ``link_input``: the records with a name to compare)."""
+    fields = [c for c in spec.columns if c not in ("unique_id", "source_system", "source_record_key")]
+    records = _arrow(lake_con.execute(
+        f"select {', '.join(spec.columns)}, hash(struct_pack({', '.join(f'{c} := {c}' for c in fields)})) "
+        f"as fingerprint from lake.identity.{spec.input_table} order by unique_id").arrow())
+    spill = settings.home / "identity" / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    work = duckdb.connect(config={"memory_limit": settings.link_memory_limit, "threads": settings.duckdb_threads,
+                                  "temp_directory": str(spill), "preserve_insertion_order": False})
+    work.register("records_arrow", records)
+    work.execute("create table all_records as select * exclude (fingerprint) from records_arrow")
+    name_cols = [c for c in ("name_key", "name_kana_key", "name_core_key") if c in spec.columns]
+    work.execute(f"create table link_input as select * from all_records where "
+                 f"{' or '.join(f'{c} is not null' for c in name_cols)}")
+    return records, work
+
+
+def _membership(records: pa.Table, roots: dict[str, str]) -> pa.Table:
+    ids = records.column("unique_id").to_pylist()
+    return pa.table({"unique_id": records.column("unique_id"),
+                     "source_system": records.column("source_system"),
+                     "source_record_key": records.column("source_record_key"),
+                     "fingerprint": records.column("fingerprint"),
+                     "cluster_root": pa.array([roots[i] for i in ids], type=pa.string())})
+
+
+def _review_queue(work: duckdb.DuckDBPyConnection, prediction_tables: list[str], spec: LinkSpec,
+                  config: LinkageConfig, decisions: list[tuple[str, str, str]], roots: dict[str, str]) -> pa.Table:
+    """Scored pairs in the uncertain band, field by field, that neither a stronger link nor a reviewer settled."""
+    if not prediction_tables:
+        return pa.table({})
+    compared = [c for c in spec.compared if c not in ("unique_id",)]
+    gammas = [c for c in work.execute(f"select * from {prediction_tables[0]} limit 0").fetchdf().columns
+              if c.startswith("gamma_")]
+    cols = ["unique_id_l", "unique_id_r", "match_probability", "match_weight", *gammas]
+    union = " union all ".join(f"select {', '.join(cols)} from {t}" for t in prediction_tables)
+    review = _arrow(work.execute(f"""
+        select p.unique_id_l, p.unique_id_r, p.match_probability, p.match_weight,
+               {', '.join(f'p.{g}' for g in gammas)},
+               {', '.join(f'l.{c} as {c}_l, r.{c} as {c}_r' for c in compared)}
+        from ({union}) p
+        join all_records l on l.unique_id = p.unique_id_l
+        join all_records r on r.unique_id = p.unique_id_r
+        where p.match_probability < ?
+        order by p.match_probability desc, p.unique_id_l, p.unique_id_r
+    """, [config.link]).arrow())
+    decided = {(a, b) for a, b, _d in decisions} | {(b, a) for a, b, _d in decisions}
+    # pairs already joined by stronger evidence, or already decided, are not worth a reviewer's time
+    keep = [roots[a] != roots[b] and (a, b) not in decided
+            for a, b in zip(review.column("unique_id_l").to_pylist(), review.column("unique_id_r").to_pylist())]
+    return review.filter(pa.array(keep, type=pa.bool_()))
+
+
+def _exact_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, only: str | None = None) -> list[tuple]:
+    """Records identical on every exact-agreement field, as certain scored edges (still under the guard);
+    ``only`` limits them to groups holding a record of that table."""
+    if not spec.exact_agreement:
+        return []
+    cols = ", ".join(spec.exact_agreement)
+    where = " and ".join(f"{c} is not null" for c in spec.exact_agreement)
+    if only:
+        where += f" and ({cols}) in (select ({cols}) from link_input where unique_id in (select unique_id from {only}))"
+    return [(a, b, 1.0) for a, b in work.execute(f"""
+        select first_value(unique_id) over (partition by {cols} order by unique_id) as head, unique_id
+        from link_input where {where}
+        qualify head <> unique_id""").fetchall()]
+
+
+def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
+                            previous: dict[str, tuple[str, int]], model: dict,
+                            config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, LinkageResult]:
+    """Link only what is new or changed since the last run against the clusters already known.
+
+    ``previous`` maps each linked record to (its id, the fingerprint of its linkage fields then); ``model``
+    is the Splink model of the last full run (no retraining). Known clusters stay as they are: new and
+    changed records are scored against every record (``predict_between``) and among themselves
+    (``predict_within``) with the model's own blocking rules, joined by deterministic keys, and clustered
+    onto the known clusters under the same guard. A periodic full run re-trains and re-clusters everything.
+    """
+    from splink import DuckDBAPI, Linker
+
+    config = config or LinkageConfig()
+    t0 = time.perf_counter()
+    records, work = _load(lake_con, settings, spec)
+    decisions = read_decisions(lake_con, spec.entity)
+    ids = records.column("unique_id").to_pylist()
+    prints = records.column("fingerprint").to_pylist()
+    fresh = [i for i, f in zip(ids, prints) if i not in previous or previous[i][1] != f]
+    work.register("fresh_ids", pa.table({"unique_id": pa.array(fresh, type=pa.string())}))
+    work.execute("create table fresh as select unique_id from fresh_ids")
+    # known clusters, as unguarded edges from each cluster's first record
+    by_id: dict[str, list[str]] = {}
+    for i in ids:
+        if i in previous:
+            by_id.setdefault(previous[i][0], []).append(i)
+    det = [(members[0], m) for members in by_id.values() for m in members[1:]]
+    new_det = deterministic_edges(work, spec.deterministic_keys, touched_by="fresh") if fresh else []
+    det += new_det
+    scored: list[tuple] = []
+    tables: list[str] = []
+    n_fresh_input = work.execute("select count(*) from link_input where unique_id in (select unique_id from fresh)"
+                                 ).fetchone()[0]
+    if n_fresh_input:
+        fresh_rows = "unique_id in (select unique_id from fresh)"
+        work.execute(f"create table link_new as select * from link_input where {fresh_rows}")
+        work.execute(f"create table link_old as select * from link_input where not ({fresh_rows})")
+        db_api = DuckDBAPI(connection=work)
+        all_df = db_api.register("link_input")
+        linker = Linker(all_df, model, log_level=logging.ERROR)
+        for comparison in model.get("comparisons", []):
+            for level in comparison.get("comparison_levels", []):
+                col = level.get("tf_adjustment_column")
+                if col:
+                    linker.table_management.compute_tf_table(col)
+        new_df, old_df = db_api.register("link_new"), db_api.register("link_old")
+        outputs = [linker.inference.predict_within(new_df, threshold_match_probability=config.review_lower,
+                                                   warning_mode="never")]
+        if work.execute("select count(*) from link_old").fetchone()[0]:
+            outputs.append(linker.inference.predict_between(old_df, new_df,
+                                                            threshold_match_probability=config.review_lower,
+                                                            warning_mode="never"))
+        tables = [o.physical_name for o in outputs]
+        for t in tables:
+            scored += work.execute(f"select unique_id_l, unique_id_r, match_probability from {t}").fetchall()
+    scored += _exact_edges(work, spec, only="fresh") if fresh else []
+    roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
+                                     records.column(spec.guard_key).to_pylist(), spec, det, scored, decisions,
+                                     config)
+    review = _review_queue(work, tables, spec, config, decisions, roots)
+    result = LinkageResult(records=records.num_rows, scored_pairs=len(scored), deterministic_edges=len(new_det),
+                           probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
+                           clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
+                           model=model)
+    work.close()
+    log.info("%s incremental linkage: %s new or changed of %s records", spec.entity, len(fresh), len(ids))
+    return _membership(records, roots), review, result
 
 
 def now() -> dt.datetime:

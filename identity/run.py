@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from identity.linkage import BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage
+from identity.linkage import (BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage,
+                              run_linkage_incremental)
 from identity.stable_ids import assign
 from onesource.faults import kill_point
 from onesource.lake import LAKE_ALIAS as L
@@ -41,18 +42,46 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
         run_id varchar, entity varchar, started_at timestamptz, records bigint, scored_pairs bigint,
         deterministic_edges bigint, probabilistic_links bigint, blocked_by_guard bigint, review_pairs bigint,
         clusters bigint, seconds double, link_threshold double, review_lower double, model_json varchar)""")
+    con.execute(f"alter table {L}.identity.linkage_runs add column if not exists mode varchar")
+
+
+def _incremental_basis(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[dict, dict] | None:
+    """(record -> (id, fingerprint), model of the last full run), or None when a full run is needed."""
+    if not _exists(con, f"{entity}_membership"):
+        return None
+    cols = {r[0] for r in con.execute("select column_name from duckdb_columns() where database_name = ? and "
+                                      "schema_name = 'identity' and table_name = ?",
+                                      [L, f"{entity}_membership"]).fetchall()}
+    if "fingerprint" not in cols:
+        return None
+    row = con.execute(f"select model_json from {L}.identity.linkage_runs where entity = ? and model_json is not null "
+                      "and model_json <> '{}' order by started_at desc limit 1", [entity]).fetchone()
+    if row is None:
+        return None
+    previous = {u: (i, f) for u, i, f in con.execute(
+        f"select unique_id, {entity}_id, fingerprint from {L}.identity.{entity}_membership").fetchall()}
+    return previous, json.loads(row[0])
 
 
 def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
-                config: LinkageConfig | None = None) -> tuple[str, LinkageResult]:
+                config: LinkageConfig | None = None, incremental: bool = False) -> tuple[str, LinkageResult]:
+    """Link one entity and record stable ids. ``incremental`` links only new and changed records onto the
+    known clusters with the last full run's model (falling back to a full run when there is none)."""
     config = config or LinkageConfig()
     entity = spec.entity
     ensure_tables(con, entity)
     started = dt.datetime.now(dt.timezone.utc)
-    membership, review, result = run_linkage(con, settings, spec, config)
-    previous: dict[str, str] = {}
-    if _exists(con, f"{entity}_membership"):
-        previous = dict(con.execute(f"select unique_id, {entity}_id from {L}.identity.{entity}_membership").fetchall())
+    basis = _incremental_basis(con, entity) if incremental else None
+    mode = "incremental" if basis else "full"
+    if basis:
+        membership, review, result = run_linkage_incremental(con, settings, spec, basis[0], basis[1], config)
+        previous = {u: v[0] for u, v in basis[0].items()}
+    else:
+        membership, review, result = run_linkage(con, settings, spec, config)
+        previous = {}
+        if _exists(con, f"{entity}_membership"):
+            previous = dict(con.execute(f"select unique_id, {entity}_id from {L}.identity.{entity}_membership"
+                                        ).fetchall())
     ids = membership.column("unique_id").to_pylist()
     roots = dict(zip(ids, membership.column("cluster_root").to_pylist()))
     stable, events = assign(roots, previous, PREFIX[entity])
@@ -69,7 +98,14 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
         con.register("membership_arrow", table)
         con.execute(f"create or replace table {L}.identity.{entity}_membership as select * from membership_arrow")
         con.unregister("membership_arrow")
-        if queue is not None:
+        if mode == "incremental" and _exists(con, f"{entity}_review_queue"):
+            # the open pairs stay; new doubtful pairs join them
+            if queue is not None:
+                con.register("queue_arrow", queue)
+                con.execute(f"insert into {L}.identity.{entity}_review_queue by name select *, 'open' as status "
+                            "from queue_arrow")
+                con.unregister("queue_arrow")
+        elif queue is not None:
             con.register("queue_arrow", queue)
             con.execute(f"create or replace table {L}.identity.{entity}_review_queue as "
                         f"select *, 'open' as status from queue_arrow")
@@ -81,10 +117,11 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
                     [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
         insert_rows(con, f"{L}.identity.{entity}_membership_changes",
                     ["run_id", "unique_id", "old_id", "new_id", "recorded_at"], changes)
-        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
                      result.probabilistic_links, result.blocked_by_guard, result.review_pairs, result.clusters,
-                     result.seconds, config.link, config.review_lower, json.dumps(result.model, ensure_ascii=False)])
+                     result.seconds, config.link, config.review_lower,
+                     json.dumps(result.model, ensure_ascii=False) if mode == "full" else None, mode])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -93,11 +130,11 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     return run_id, result
 
 
-def link_all(con: duckdb.DuckDBPyConnection, settings: Settings,
-             config: LinkageConfig | None = None) -> dict[str, tuple[str, LinkageResult]]:
+def link_all(con: duckdb.DuckDBPyConnection, settings: Settings, config: LinkageConfig | None = None,
+             incremental: bool = False) -> dict[str, tuple[str, LinkageResult]]:
     results = {}
     for spec in (PERSON, BUSINESS):
-        results[spec.entity] = link_entity(con, settings, spec, config)
+        results[spec.entity] = link_entity(con, settings, spec, config, incremental)
         kill_point(f"link:{spec.entity}")
     return results
 

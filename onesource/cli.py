@@ -138,6 +138,9 @@ def dbt(ctx: typer.Context) -> None:
 @app.command()
 def link(
     truth: Annotated[Path | None, typer.Option(help="Truth folder: also report pairwise precision/recall.")] = None,
+    incremental: Annotated[bool, typer.Option("--incremental", help="Link only new and changed records onto the "
+                                              "known clusters with the last full run's model (a daily refresh).")]
+    = False,
 ) -> None:
     """Build staging, link persons and businesses (stable ids, review queue), build the core marts."""
     from identity.run import link_all
@@ -149,7 +152,7 @@ def link(
         if select is None:
             con = lake.connect(settings)
             try:
-                results = link_all(con, settings)
+                results = link_all(con, settings, incremental=incremental)
             finally:
                 con.close()
             for entity, (run_id, r) in results.items():
@@ -324,7 +327,7 @@ def demo(
     except typer.Exit as exc:
         if exc.exit_code:
             raise
-    link(truth=truth)
+    link(truth=truth, incremental=False)
     publish(out=None)
     typer.echo("the Dagster UI on this lake: .venv/bin/onesource ui   (dashboards: "
                f"{settings.home / 'dashboards' / 'index.html'})\n"

@@ -168,3 +168,50 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
     for m in incremental:
         rebuilt = sorted(map(repr, con.execute(f"select * exclude (delivered_on) from lake.staging.{m}").fetchall()))
         assert rebuilt == refreshed[m], m
+
+
+def test_incremental_linkage_of_the_later_deliveries(city, tmp_path, monkeypatch):
+    """A daily refresh links only new and changed records onto the known clusters with the last full model:
+    known ids stay, quality stays that of a full relink, and it scores a fraction of the pairs."""
+    from onesource.dbt import run_dbt
+    from tests.test_time_travel import _first_days
+
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
+    early = tmp_path / "early"
+    _first_days(city.landing, early, 2)
+    build_lake(early)
+    con = lake.connect()
+    before = dict(con.execute("select unique_id, person_id from lake.identity.person_membership").fetchall())
+    con.close()
+
+    from ingestion.pipeline import ingest
+
+    ingest(city.landing, run_expectations=False)
+    assert run_dbt(["build", "--select", "staging", "intermediate"]).success
+    con = lake.connect()
+    results = link_all(con, get_settings(), incremental=True)
+    con.close()
+    assert run_dbt(["build", "--select", "marts"]).success
+    con = lake.connect()
+    modes = dict(con.execute("select entity, mode from lake.identity.linkage_runs qualify row_number() over "
+                             "(partition by entity order by started_at desc) = 1").fetchall())
+    assert modes == {"person": "incremental", "business": "incremental"}
+    after = dict(con.execute("select unique_id, person_id from lake.identity.person_membership").fetchall())
+    assert len(after) > len(before)
+    moved = {u for u in before if u in after and after[u] != before[u]}
+    recorded = {r[0] for r in con.execute("select unique_id from lake.identity.person_membership_changes").fetchall()}
+    assert moved <= recorded and len(moved) <= 0.005 * len(before)
+    incremental_quality = pairwise(con, city.truth / "person_truth.csv", "person")
+    con.close()
+
+    con = lake.connect()
+    full = link_all(con, get_settings(), incremental=False)
+    con.close()
+    assert run_dbt(["build", "--select", "marts"]).success
+    con = lake.connect()
+    full_quality = pairwise(con, city.truth / "person_truth.csv", "person")
+    con.close()
+    assert incremental_quality.precision >= 0.99
+    assert incremental_quality.recall >= full_quality.recall - 0.01, (incremental_quality, full_quality)
+    assert results["person"][1].scored_pairs < full["person"][1].scored_pairs / 3
