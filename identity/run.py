@@ -12,8 +12,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from identity.linkage import (BUSINESS, PERSON, LinkageConfig, LinkageResult, LinkSpec, run_linkage,
-                              run_linkage_incremental)
+from identity.linkage import (
+    BUSINESS,
+    PERSON,
+    LinkageConfig,
+    LinkageResult,
+    LinkSpec,
+    run_linkage,
+    run_linkage_incremental,
+)
 from identity.stable_ids import assign
 from onesource.faults import kill_point
 from onesource.lake import LAKE_ALIAS as L
