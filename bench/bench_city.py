@@ -1,0 +1,128 @@
+"""The whole city, end to end: a full build, then every daily refresh in turn.
+
+    python bench/bench_city.py                         # 500,000 residents, 30 daily deltas
+    python bench/bench_city.py --residents 50000 --days 5
+
+The simulator writes the initial delivery and the daily deltas; the benchmark opens the landing zone
+one day at a time (hard links), as the departments deliver. The full build is the initial delivery:
+ingest (with the contracts' expectations), dbt staging, a full linkage (Splink trained by EM), the marts,
+open data and dashboards, a release. Each daily refresh is that day's deliveries: ingest, incremental
+staging, incremental linkage of new and changed records with the full run's model, the marts, a
+release. Every stage runs in its own process: its wall time and peak memory (the child's own
+ru_maxrss) are reported, with the lake's size on disk after each step. Targets (issue 8): full build
+under 10 minutes and 8 GB; each daily refresh under 60 seconds. Figures go to stdout and
+bench/results/city.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ONESOURCE = [sys.executable, "-m", "onesource.cli"]
+LINK = ("import sys; from identity.run import link_all; from onesource import lake; "
+        "from onesource.settings import get_settings; con = lake.connect(); "
+        "link_all(con, get_settings(), incremental=sys.argv[1] == 'incremental'); con.close()")
+RELEASE = ("import sys; from onesource import lake; from onesource.releases import mark_release; "
+           "con = lake.connect(); mark_release(con, sys.argv[1]); con.close()")
+
+
+def run_stage(name: str, cmd: list[str], env: dict) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{name} failed ({code}):\n{err[-3000:]}")
+    return {"stage": name, "seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def open_day(source: Path, live: Path, day: str | None) -> None:
+    """Expose one day's deliveries (or the initial one) in the live landing zone, as hard links."""
+    for system in source.iterdir():
+        days = sorted(p.name for p in system.iterdir() if p.is_dir() and p.name.isdigit())
+        if not days:  # the contract database: there from the start
+            if not (live / system.name).exists():
+                shutil.copytree(system, live / system.name)
+            continue
+        pick = days[0] if day is None else day
+        if pick in days and not (live / system.name / pick).exists():
+            shutil.copytree(system / pick, live / system.name / pick, copy_function=os.link)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--residents", type=int, default=500_000)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--keep", type=Path, help="Keep the home in this folder (default: a temporary one).")
+    args = ap.parse_args()
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-city-"))
+    root.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ONESOURCE_HOME": str(root / "home"), "ONESOURCE_KEYS_DIR": str(root / "keys")}
+    for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR"):
+        env.pop(var, None)
+    source, live = root / "source", root / "landing"
+    live.mkdir(exist_ok=True)
+    results: dict = {"residents": args.residents, "days": args.days, "simulate": None, "full": [], "daily": []}
+    results["simulate"] = run_stage("simulate", [*ONESOURCE, "simulate", "--landing", str(source), "--truth",
+                                                 str(root / "truth"), "--residents", str(args.residents),
+                                                 "--days", str(args.days)], env)
+    print(f"simulated {args.residents:,} residents, {args.days} days in {results['simulate']['seconds']} s",
+          flush=True)
+    lake_dir = root / "home" / "lake"
+
+    def refresh(kind: str, stages: list[tuple[str, list[str]]]) -> dict:
+        out = [run_stage(name, cmd, env) for name, cmd in stages]
+        step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
+                "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
+        print(f"{kind:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  lake {step['lake_mb']:>6,} MB  "
+              + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
+        return step
+
+    open_day(source, live, None)
+    results["full"] = refresh("full", [
+        ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
+        ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
+        ("linkage", [sys.executable, "-c", LINK, "full"]),
+        ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
+        ("publish", [*ONESOURCE, "publish"]),
+    ])
+    days = sorted({p.name for p in source.glob("*/*") if p.is_dir() and p.name.isdigit()})[1:]
+    for day in days:
+        open_day(source, live, day)
+        step = refresh(day, [
+            ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
+            ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
+            ("linkage", [sys.executable, "-c", LINK, "incremental"]),
+            ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
+            ("release", [sys.executable, "-c", RELEASE, f"daily {day}"]),
+        ])
+        step["day"] = day
+        results["daily"].append(step)
+    daily = [d["seconds"] for d in results["daily"]]
+    if daily:
+        print(f"daily refreshes: {len(daily)}, median {sorted(daily)[len(daily) // 2]:.1f} s, max {max(daily):.1f} s")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "city.json").write_text(json.dumps(results, indent=1))
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
