@@ -34,7 +34,7 @@ def setup() -> None:
     con = lake.connect(settings)
     con.close()
     where = mask_dsn(settings.catalog_dsn.get_secret_value()) if settings.catalog_dsn else settings.catalog_path
-    typer.echo(f"extensions in {ext_dir}; lake catalog {where}; data under {settings.lake_data_path}")
+    typer.echo(f"extensions in {ext_dir}; lake catalog {where}; data under {settings.data_path_url}")
 
 
 @app.command()

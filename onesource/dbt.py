@@ -22,7 +22,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     return {
         "ONESOURCE_DUCKDB_EXTENSION_DIR": str(settings.duckdb_extension_dir),
         "ONESOURCE_DBT_LAKE": target,
-        "ONESOURCE_DBT_DATA_PATH": f"{settings.lake_data_path}/",
+        "ONESOURCE_DBT_DATA_PATH": settings.data_path_url,
         "ONESOURCE_DBT_METADATA_SCHEMA": schema,
         "ONESOURCE_DBT_MEMORY_LIMIT": settings.duckdb_memory_limit,
         "ONESOURCE_DBT_DUCKDB_THREADS": str(settings.duckdb_threads),
@@ -46,7 +46,7 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
 
     settings = settings or get_settings()
     lake.install_extensions(settings)
-    settings.lake_data_path.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_path()
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

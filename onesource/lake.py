@@ -87,8 +87,7 @@ def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | N
     """The ATTACH statement of the lake for these settings (no secrets logged by callers).
 
     ``snapshot_id`` attaches the whole lake as it was at that snapshot (read-only time travel)."""
-    data_path = settings.lake_data_path
-    opts = [f"DATA_PATH '{data_path}/'"]
+    opts = [f"DATA_PATH '{settings.data_path_url}'"]
     if settings.catalog_dsn is not None:
         target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}"
         opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
@@ -127,7 +126,7 @@ def connect(settings: Settings | None = None, read_only: bool = False,
     exactly what the city knew then."""
     settings = settings or get_settings()
     install_extensions(settings)
-    settings.lake_data_path.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_path()
     if settings.catalog_dsn is None:
         ensure_sqlite_catalog(settings.catalog_path)
     con = duckdb.connect(config=_duckdb_config(settings))

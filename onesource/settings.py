@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL of the DuckLake catalog; unset means a SQLite catalog under home.",
     )
+    data_path: str | None = Field(
+        default=None, description="Where the lake's Parquet files live: a folder, or an object-store URL "
+        "(s3://bucket/prefix/) for a larger deployment; unset means home/lake/data.")
     catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
     keiyaku_dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URL of the 入札・契約管理システム database."
@@ -70,6 +73,20 @@ class Settings(BaseSettings):
     @property
     def lake_data_path(self) -> Path:
         return self.lake_dir / "data"
+
+    @property
+    def data_path_url(self) -> str:
+        """The DATA_PATH given to DuckLake (always ending in /)."""
+        path = self.data_path or str(self.lake_data_path)
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def data_path_is_local(self) -> bool:
+        return "://" not in self.data_path_url
+
+    def ensure_data_path(self) -> None:
+        if self.data_path_is_local:
+            Path(self.data_path_url).mkdir(parents=True, exist_ok=True)
 
     @property
     def catalog_path(self) -> Path:

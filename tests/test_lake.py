@@ -79,3 +79,18 @@ def test_settings_are_read_when_needed_and_mask_secrets(monkeypatch, tmp_path):
     assert mask_dsn("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
     monkeypatch.setenv("ONESOURCE_CATALOG_DSN", "postgresql://u:secret@h/db")
     assert "secret" not in repr(get_settings())
+
+
+def test_data_path_can_live_apart_from_the_home(home, tmp_path, monkeypatch):
+    """ONESOURCE_DATA_PATH moves the Parquet files (a shared disk here; an object store in production)."""
+    elsewhere = tmp_path / "shared-disk" / "lake-data"
+    monkeypatch.setenv("ONESOURCE_DATA_PATH", str(elsewhere))
+    settings = get_settings()
+    assert settings.data_path_url == f"{elsewhere}/" and settings.data_path_is_local
+    con = lake.connect(settings)
+    con.execute("create table lake.bronze.probe as select range as i from range(100000)")
+    con.close()
+    assert any(elsewhere.rglob("*.parquet"))
+    assert not any(settings.lake_data_path.rglob("*.parquet"))
+    assert Settings(data_path="s3://city-lake/onesource").data_path_url == "s3://city-lake/onesource/"
+    assert not Settings(data_path="s3://city-lake/onesource").data_path_is_local
