@@ -1,0 +1,111 @@
+"""The API under steady load while a full refresh runs on the same machine.
+
+    python bench/bench_refresh_load.py --root DIR      # a city kept by bench_city.py --keep DIR
+
+One uvicorn worker serves consent-checked person lookups (as in bench_api.py) to wrk in 10-second
+windows while `onesource link` (staging, a full relink, the marts, a new release) runs in another
+process. Reported per window and overall: requests per second, p50/p99, errors (non-2xx and socket
+errors), and which release was served. Target (issue 8): zero errors during the refresh.
+Figures go to stdout and bench/results/refresh_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_api import ONESOURCE, free_port, run_wrk  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, required=True, help="Folder kept by bench_city.py --keep.")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--consents", type=int, default=2000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-refresh-"))
+    env = {**os.environ, "ONESOURCE_HOME": str(args.root / "home"), "ONESOURCE_KEYS_DIR": str(args.root / "keys"),
+           "ONESOURCE_API_STORE_FILE": str(tmp / "api.sqlite")}
+    for var in ("ONESOURCE_API_STORE_DSN", "ONESOURCE_CATALOG_DSN"):
+        env.pop(var, None)
+    os.environ.update(env)
+
+    import httpx
+
+    from api import consent
+    from api.clients import register_client
+    from api.store import Store
+    from onesource import lake
+
+    con = lake.connect(read_only=True)
+    ids = [r[0] for r in con.execute("select person_id from lake.marts.dim_person order by hash(person_id) limit ?",
+                                     [args.consents]).fetchall()]
+    con.close()
+    store = Store.from_settings()
+    store.create_schema()
+    client, key = register_client(store, "bench", "private", "ベンチマーク株式会社", ["honnin_kakunin_jusho"], 1e9, 10**9)
+    for pid in ids:
+        consent.grant(store, pid, "honnin_kakunin_jusho", client.client_id, None, "bench", "https://bench")
+    (tmp / "ids.txt").write_text("\n".join(ids) + "\n")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*ONESOURCE, "serve", "--port", str(port)], env=env,
+                              stdout=(tmp / "serve.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    windows = []
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/v1/status").json().get("release"):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        first = httpx.get(f"{base}/v1/status").json()["release"]
+        wrk_env = {**env, "IDS_FILE": str(tmp / "ids.txt"), "API_KEY": key}
+        script = HERE / "wrk_persons.lua"
+        t0 = time.perf_counter()
+        refresh = subprocess.Popen([*ONESOURCE, "link"], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=(tmp / "refresh.log").open("w"))
+        while True:
+            running = refresh.poll() is None
+            fig = run_wrk(base, args.connections, 10, wrk_env, script)
+            fig["release"] = httpx.get(f"{base}/v1/status").json()["release"]["release_id"]
+            fig["during_refresh"] = running
+            windows.append(fig)
+            print(f"{time.perf_counter() - t0:6.0f} s  {'refreshing' if running else 'after':<10} "
+                  f"{fig['rps']:>7,.0f} req/s  p50 {fig['p50_ms']:6.2f} ms  p99 {fig['p99_ms']:7.2f} ms  "
+                  f"errors {fig['non2xx'] + fig['errors']}  release {fig['release']}", flush=True)
+            if not running:
+                break
+        refresh_seconds = time.perf_counter() - t0
+        if refresh.returncode != 0:
+            sys.exit(f"the refresh failed: {(tmp / 'refresh.log').read_text()[-3000:]}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        store.close()
+    during = [w for w in windows if w["during_refresh"]]
+    summary = {"release_before": first["release_id"], "release_after": windows[-1]["release"],
+               "refresh_seconds": round(refresh_seconds, 1), "windows": windows,
+               "errors": sum(w["non2xx"] + w["errors"] for w in windows),
+               "p99_ms_during_refresh_max": max((w["p99_ms"] for w in during), default=None),
+               "rps_during_refresh_min": min((w["rps"] for w in during), default=None)}
+    print(f"refresh {summary['refresh_seconds']} s; release {summary['release_before']} -> "
+          f"{summary['release_after']}; errors {summary['errors']}; worst p99 during the refresh "
+          f"{summary['p99_ms_during_refresh_max']} ms")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "refresh_load.json").write_text(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()
