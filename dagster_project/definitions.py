@@ -26,8 +26,10 @@ def build_definitions() -> dg.Definitions:
     downstream = dg.define_asset_job(
         "nightly_refresh", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze"),
         description="Everything downstream of bronze: dbt staging, linkage, marts, open data, dashboards.")
+    # the nightly run relinks everything (EM retrained); runs after deliveries link only what is new
     nightly = dg.ScheduleDefinition(name="nightly", job=downstream, cron_schedule="0 2 * * *",
-                                    execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING)
+                                    execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING,
+                                    run_config=identity.FULL_RELINK)
     return dg.Definitions(
         assets=[*ingestion.build_assets(), *dbt_assets, *identity.build_assets(), *publish.build_assets()],
         asset_checks=[*ingestion.build_checks(), *identity.build_checks()],

@@ -12,6 +12,15 @@ from onesource.settings import get_settings
 ENTITIES = ("person", "business")
 
 
+class LinkConfig(dg.Config):
+    """Daily runs link new and changed records onto the known clusters; the nightly run relinks all."""
+
+    incremental: bool = True
+
+
+FULL_RELINK = {"ops": {"link": {"config": {"incremental": False}}}}
+
+
 def build_assets() -> list[dg.AssetsDefinition]:
     specs = [dg.AssetSpec(["identity", e, "membership"], group_name="identity", owners=["team:DX推進課"],
                           deps=[dg.AssetKey(["identity", e, "records"])], kinds={"splink", "duckdb"},
@@ -20,12 +29,12 @@ def build_assets() -> list[dg.AssetsDefinition]:
              for e in ENTITIES]
 
     @dg.multi_asset(specs=specs, name="link", description="名寄せ: link person and business records")
-    def link(context: dg.AssetExecutionContext):
+    def link(context: dg.AssetExecutionContext, config: LinkConfig):
         from identity.run import link_all
 
         con = lake.connect()
         try:
-            results = link_all(con, get_settings())
+            results = link_all(con, get_settings(), incremental=config.incremental)
         finally:
             con.close()
         for entity, (run_id, r) in results.items():

@@ -55,6 +55,11 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
     assert sensors == {f"{s}_deliveries" for s, c in contracts().items() if c.connector != "database"} | {
         "keiyaku_changes"}
     assert {s.name for s in defs.schedules} == {"nightly"}
+    nightly = next(iter(defs.schedules))
+    # the nightly run relinks everything; runs after deliveries default to incremental linkage
+    with dg.build_schedule_context() as context:
+        requests = nightly.evaluate_tick(context).run_requests
+    assert requests[0].run_config == {"ops": {"link": {"config": {"incremental": False}}}}
     # the staging models sit downstream of bronze and upstream of the linkage
     assert dg.AssetKey(["bronze", "juki", "jumin"]) in graph.get(dg.AssetKey(["staging", "juki", "residents"])).parent_keys
     assert dg.AssetKey(["identity", "person", "membership"]) in graph.get(
