@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from api.catalog import load_catalog
-from api.store import Store, now_utc
+from api.store import Store, iso_utc, now_utc
 
 _TOKEN = re.compile(r"^(osk|osr)_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 
@@ -116,8 +116,7 @@ def issue_resident_credential(store: Store, person_id: str, valid_for: dt.timede
                               ) -> tuple[Resident, str]:
     """A credential for one person (what the portal holds after the person signed in)."""
     cred_id, secret, token = _new_secret("osr")
-    expires = (dt.datetime.now(dt.UTC) + valid_for).isoformat(timespec="microseconds").replace("+00:00",
-                                                                                                        "Z")
+    expires = iso_utc(dt.datetime.now(dt.UTC) + valid_for)
     with store.transaction():
         store.execute("insert into resident_credentials (credential_id, person_id, token_hash, created_at, "
                       "expires_at) values (?, ?, ?, ?, ?)", (cred_id, person_id, _hash(secret), now_utc(), expires))

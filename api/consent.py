@@ -12,7 +12,7 @@ import json
 import uuid
 
 from api.catalog import load_catalog
-from api.store import Store, now_utc
+from api.store import Store, iso_utc, now_utc
 from onesource.towns import CITY, LG_CODE, PREFECTURE
 
 CONTROLLER = {
@@ -29,10 +29,6 @@ CONTROLLER = {
 
 class ConsentError(ValueError):
     """A consent that cannot be granted as asked (unknown purpose or recipient, not consent-based)."""
-
-
-def _iso(ts: dt.datetime) -> str:
-    return ts.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def receipt(consent_id: str, person_id: str, purpose_id: str, client: dict, granted_at: dt.datetime,
@@ -61,7 +57,7 @@ def receipt(consent_id: str, person_id: str, purpose_id: str, client: dict, gran
                 "consentType": "EXPLICIT",
                 "piiCategory": [fields[f].ja for f in purpose.fields if f in fields],
                 "primaryPurpose": False,
-                "termination": (f"{_iso(expires_at)} に失効、または本人がいつでも撤回できる" if expires_at
+                "termination": (f"{iso_utc(expires_at)} に失効、または本人がいつでも撤回できる" if expires_at
                                 else "本人がいつでも撤回できる"),
                 "thirdPartyDisclosure": client["kind"] == "private",
                 "thirdPartyName": client["organisation"],
@@ -99,8 +95,8 @@ def grant(store: Store, person_id: str, purpose_id: str, client_id: str, expires
     with store.transaction():
         store.execute("insert into consents (consent_id, person_id, purpose_id, client_id, granted_at, expires_at, "
                       "collection_method, receipt) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (consent_id, person_id, purpose_id, client_id, _iso(now),
-                       _iso(expires_at) if expires_at else None, method, json.dumps(rec, ensure_ascii=False)))
+                      (consent_id, person_id, purpose_id, client_id, iso_utc(now),
+                       iso_utc(expires_at) if expires_at else None, method, json.dumps(rec, ensure_ascii=False)))
     return rec
 
 

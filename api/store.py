@@ -82,9 +82,13 @@ SCHEMA = [
 ]
 
 
-def now_utc() -> str:
+def iso_utc(ts: dt.datetime) -> str:
     """Timestamps are stored as ISO 8601 UTC text, so both databases order and compare them alike."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return ts.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def now_utc() -> str:
+    return iso_utc(dt.datetime.now(dt.UTC))
 
 
 class Store:
