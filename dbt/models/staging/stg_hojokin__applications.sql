@@ -53,6 +53,7 @@ final as (
         updated_at,
         _overflow as extra_fields,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file
     from normalized
 )

@@ -40,6 +40,7 @@ final as (
         latest = '1' as is_latest,
         hihyoji = '1' as is_hidden,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file,
         _line as source_line
     from normalized

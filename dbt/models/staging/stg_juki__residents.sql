@@ -50,6 +50,7 @@ final as (
         todoke_ymd as notified_date,
         koshin_nichiji as updated_at,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file,
         _line as source_line
     from normalized

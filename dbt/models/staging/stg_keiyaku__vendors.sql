@@ -35,7 +35,8 @@ final as (
         deleted_at,
         deleted_at is not null as is_deleted,
         updated_at,
-        _delivery_date as delivered_on
+        _delivery_date as delivered_on,
+        _loaded_at as loaded_at
     from normalized
 )
 

@@ -41,6 +41,7 @@ final as (
         daiichi_kibo_en as first_choice_nursery,
         biko as note,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file,
         _line as source_line
     from normalized

@@ -24,6 +24,7 @@ final as (
         teishutsu_shorui_su as documents_submitted,
         tanto_ka as section,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file,
         _line as source_line
     from source

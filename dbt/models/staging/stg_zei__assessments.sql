@@ -38,6 +38,7 @@ final as (
         fuyo_ninzu as dependants,
         koshin_ymd as updated_on,
         _delivery_date as delivered_on,
+        _loaded_at as loaded_at,
         _file as source_file,
         _line as source_line
     from normalized
