@@ -51,7 +51,7 @@ class Api:
 
 
 @contextlib.contextmanager
-def running_api(store_dsn: str | None = None):
+def running_api():
     app = create_app(get_settings(), watch=False)
     with TestClient(app) as http:
         yield Api(http, app.state.ctx.store)
