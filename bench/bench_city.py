@@ -69,6 +69,8 @@ def main() -> None:
     ap.add_argument("--residents", type=int, default=500_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--keep", type=Path, help="Keep the home in this folder (default: a temporary one).")
+    ap.add_argument("--source", type=Path, help="Reuse a landing zone simulated before (skips the simulation).")
+    ap.add_argument("--refreshes", type=int, help="Stop after this many daily refreshes (default: every day).")
     args = ap.parse_args()
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-city-"))
@@ -76,14 +78,15 @@ def main() -> None:
     env = {**os.environ, "ONESOURCE_HOME": str(root / "home"), "ONESOURCE_KEYS_DIR": str(root / "keys")}
     for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR"):
         env.pop(var, None)
-    source, live = root / "source", root / "landing"
+    source, live = args.source or root / "source", root / "landing"
     live.mkdir(exist_ok=True)
     results: dict = {"residents": args.residents, "days": args.days, "simulate": None, "full": [], "daily": []}
-    results["simulate"] = run_stage("simulate", [*ONESOURCE, "simulate", "--landing", str(source), "--truth",
-                                                 str(root / "truth"), "--residents", str(args.residents),
-                                                 "--days", str(args.days)], env)
-    print(f"simulated {args.residents:,} residents, {args.days} days in {results['simulate']['seconds']} s",
-          flush=True)
+    if args.source is None:
+        results["simulate"] = run_stage("simulate", [*ONESOURCE, "simulate", "--landing", str(source), "--truth",
+                                                     str(root / "truth"), "--residents", str(args.residents),
+                                                     "--days", str(args.days)], env)
+        print(f"simulated {args.residents:,} residents, {args.days} days in {results['simulate']['seconds']} s",
+              flush=True)
     lake_dir = root / "home" / "lake"
 
     def refresh(kind: str, stages: list[tuple[str, list[str]]]) -> dict:
@@ -103,6 +106,7 @@ def main() -> None:
         ("publish", [*ONESOURCE, "publish"]),
     ])
     days = sorted({p.name for p in source.glob("*/*") if p.is_dir() and p.name.isdigit()})[1:]
+    days = days[:args.refreshes] if args.refreshes else days
     for day in days:
         open_day(source, live, day)
         step = refresh(day, [
