@@ -9,8 +9,8 @@ by ``--consents`` residents; `onesource serve` runs one uvicorn worker; wrk (Deb
 one thread, on the other core) cycles through those residents. Every request authenticates the
 key, checks the purpose binding and the live consent in the store, reads the served release and
 waits for its access-log entry to be committed (SQLite, synchronous=FULL) before it answers. The
-same run then measures ``GET /health``. After each lookup run the access log must hold exactly one
-new entry per request wrk counted. Target (issue 7): 1,500 requests/s with p99 under 25 ms.
+same run then measures ``GET /health``. After each lookup run the access log must hold one new entry per
+request wrk counted (plus at most one per connection still in flight when wrk stopped). Target (issue 7): 1,500 requests/s with p99 under 25 ms.
 Figures go to stdout and bench/results/api.json.
 """
 
@@ -82,6 +82,45 @@ def run_wrk(url: str, connections: int, seconds: int, env: dict, script: Path | 
     return figures
 
 
+def consenting_client(store, consents: int, ids_file: Path) -> tuple[list[str], str]:
+    """A private client for ``honnin_kakunin_jusho`` (no rate limit to speak of), given consent by
+    ``consents`` residents of the served marts; their ids go to ``ids_file`` for wrk. Returns (ids, key)."""
+    from api import consent
+    from api.clients import register_client
+    from onesource import lake
+
+    con = lake.connect(read_only=True)
+    ids = [r[0] for r in con.execute("select person_id from lake.marts.dim_person order by hash(person_id) limit ?",
+                                     [consents]).fetchall()]
+    con.close()
+    store.create_schema()
+    client, key = register_client(store, "bench", "private", "ベンチマーク株式会社", ["honnin_kakunin_jusho"],
+                                  1e9, 10**9)
+    for pid in ids:
+        consent.grant(store, pid, "honnin_kakunin_jusho", client.client_id, None, "bench", "https://bench")
+    ids_file.write_text("\n".join(ids) + "\n")
+    return ids, key
+
+
+def start_server(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """`onesource serve` (one worker) on a free port, once it serves a release; returns (process, base URL)."""
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen([*ONESOURCE, "serve", "--port", str(port)], env=env, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/v1/status").json().get("release"):
+                return server, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    sys.exit(f"the API did not start: {log.read_text()[-2000:]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--residents", type=int, default=50_000)
@@ -101,55 +140,35 @@ def main() -> None:
         build_city(args.residents, tmp, env)
     os.environ.update(env)
 
-    from api import consent
-    from api.clients import register_client
     from api.store import Store
     from onesource import lake
 
     con = lake.connect(read_only=True)
     persons = con.execute("select count(*) from lake.marts.dim_person").fetchone()[0]
-    ids = [r[0] for r in con.execute("select person_id from lake.marts.dim_person order by hash(person_id) limit ?",
-                                     [args.consents]).fetchall()]
     con.close()
     store = Store.from_settings()
-    store.create_schema()
-    client, key = register_client(store, "bench", "private", "ベンチマーク株式会社", ["honnin_kakunin_jusho"],
-                                  1e9, 10**9)
-    for pid in ids:
-        consent.grant(store, pid, "honnin_kakunin_jusho", client.client_id, None, "bench", "https://bench")
-    (tmp / "ids.txt").write_text("\n".join(ids) + "\n")
-
-    port = free_port()
-    log = (tmp / "serve.log").open("w")
-    server = subprocess.Popen([*ONESOURCE, "serve", "--port", str(port)], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    ids, key = consenting_client(store, args.consents, tmp / "ids.txt")
+    server, base = start_server(env, tmp / "serve.log")
     try:
-        import httpx
-
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/v1/status").json().get("release"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
         wrk_env = {**env, "IDS_FILE": str(tmp / "ids.txt"), "API_KEY": key}
         script = HERE / "wrk_persons.lua"
         run_wrk(base, 8, 3, wrk_env, script)  # warm up
         results = {"persons_served": persons, "consents": len(ids), "lookups": [], "health": []}
         for c in args.connections:
+            time.sleep(1)  # the requests still in flight when the last run stopped are committed by now
             before = store.one("select count(*) from access_log")[0]
             fig = run_wrk(base, c, args.duration, wrk_env, script)
+            time.sleep(1)
             logged = store.one("select count(*) from access_log")[0] - before
             fig["access_log_entries"] = logged
-            fig["every_request_logged"] = logged == fig["requests"] and fig["non2xx"] == 0
+            # wrk stops with up to one request per connection in flight: those are logged (the entry is
+            # committed before the answer leaves) but not counted by wrk
+            fig["every_request_logged"] = fig["requests"] <= logged <= fig["requests"] + c and fig["non2xx"] == 0
             results["lookups"].append(fig)
             results["health"].append(run_wrk(f"{base}/health", c, args.duration, env))
     finally:
         server.terminate()
         server.wait(timeout=30)
-        log.close()
         store.close()
 
     print(f"\n{persons:,} persons served, {len(ids):,} with consent; one uvicorn worker, wrk -t1, "

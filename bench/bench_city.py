@@ -93,8 +93,8 @@ def main() -> None:
         out = [run_stage(name, cmd, env) for name, cmd in stages]
         step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
-        print(f"{kind:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  lake {step['lake_mb']:>6,} MB  "
-              + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
+        print(f"{kind:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  "
+              f"lake {step['lake_mb']:>6,} MB  " + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
         return step
 
     open_day(source, live, None)

@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_api import ONESOURCE, free_port, run_wrk  # noqa: E402
+from bench_api import ONESOURCE, consenting_client, run_wrk, start_server  # noqa: E402
 
 
 def main() -> None:
@@ -41,34 +41,13 @@ def main() -> None:
 
     import httpx
 
-    from api import consent
-    from api.clients import register_client
     from api.store import Store
-    from onesource import lake
 
-    con = lake.connect(read_only=True)
-    ids = [r[0] for r in con.execute("select person_id from lake.marts.dim_person order by hash(person_id) limit ?",
-                                     [args.consents]).fetchall()]
-    con.close()
     store = Store.from_settings()
-    store.create_schema()
-    client, key = register_client(store, "bench", "private", "ベンチマーク株式会社", ["honnin_kakunin_jusho"], 1e9, 10**9)
-    for pid in ids:
-        consent.grant(store, pid, "honnin_kakunin_jusho", client.client_id, None, "bench", "https://bench")
-    (tmp / "ids.txt").write_text("\n".join(ids) + "\n")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([*ONESOURCE, "serve", "--port", str(port)], env=env,
-                              stdout=(tmp / "serve.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    _, key = consenting_client(store, args.consents, tmp / "ids.txt")
+    server, base = start_server(env, tmp / "serve.log")
     windows = []
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/v1/status").json().get("release"):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
         first = httpx.get(f"{base}/v1/status").json()["release"]
         wrk_env = {**env, "IDS_FILE": str(tmp / "ids.txt"), "API_KEY": key}
         script = HERE / "wrk_persons.lua"
