@@ -1,10 +1,7 @@
 with
 
 assessments as (
-    select z.*, x.person_id
-    from {{ ref('stg_zei__assessments') }} z
-    join {{ ref('person_source_xref') }} x
-        on x.source_system = 'zei' and x.source_record_key = z.assessment_key
+    select * from {{ ref('int_zei_assessments_linked') }}
 ),
 
 final as (

@@ -3,12 +3,9 @@
 with
 
 assessments as (
-    select z.*, x.person_id
-    from {{ ref('stg_zei__assessments') }} z
-    join {{ ref('person_source_xref') }} x
-        on x.source_system = 'zei' and x.source_record_key = z.assessment_key
-    qualify row_number() over (partition by x.person_id, z.fiscal_year
-        order by z.updated_on desc nulls last, z.assessment_key desc) = 1
+    select * from {{ ref('int_zei_assessments_linked') }}
+    qualify row_number() over (partition by person_id, fiscal_year
+        order by updated_on desc nulls last, assessment_key desc) = 1
 ),
 
 final as (
