@@ -475,36 +475,44 @@ def _exact_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, only: str | No
         qualify head <> unique_id""").fetchall()]
 
 
-def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
-                            previous: dict[str, tuple[str, int]], model: dict,
-                            config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, LinkageResult]:
+@dataclass
+class IncrementalLinkage:
+    """What an incremental run decided: only the records it re-clustered, with what they carried before."""
+
+    membership: pa.Table  # the re-clustered records, with cluster_root
+    previous: dict[str, str]  # their ids before (and those of records no longer delivered), where they had one
+    replaced: list[str]  # unique_ids whose membership rows the run replaces (re-clustered or gone)
+    review: pa.Table
+    result: LinkageResult
+
+
+def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec, model: dict,
+                            config: LinkageConfig | None = None) -> IncrementalLinkage:
     """Link only what is new or changed since the last run against the clusters already known.
 
-    ``previous`` maps each linked record to (its id, the fingerprint of its linkage fields then); ``model``
-    is the Splink model of the last full run (no retraining). Known clusters stay as they are: new and
-    changed records are scored against every record (``predict_between``) and among themselves
-    (``predict_within``) with the model's own blocking rules, joined by deterministic keys, and clustered
-    onto the known clusters under the same guard. A periodic full run re-trains and re-clusters everything.
+    ``model`` is the Splink model of the last full run (no retraining). A record is fresh when it is new or
+    the fingerprint of its linkage fields changed. Fresh records are scored against every record
+    (``predict_between``) and among themselves (``predict_within``) with the model's own blocking rules,
+    joined by deterministic keys, and clustered onto the known clusters under the same guard. Only the
+    clusters an edge, a fresh record, a reviewer's decision or a vanished record touches are re-clustered
+    (with all their members, so the guard and the id claims see the whole cluster); every other record
+    keeps its membership row as it is. A periodic full run re-trains and re-clusters everything.
     """
     from splink import DuckDBAPI, Linker
 
     config = config or LinkageConfig()
     t0 = time.perf_counter()
+    entity = spec.entity
     records, work = _load(lake_con, settings, spec)
-    decisions = read_decisions(lake_con, spec.entity)
-    ids = records.column("unique_id").to_pylist()
-    prints = records.column("fingerprint").to_pylist()
-    fresh = [i for i, f in zip(ids, prints) if i not in previous or previous[i][1] != f]
-    work.register("fresh_ids", pa.table({"unique_id": pa.array(fresh, type=pa.string())}))
-    work.execute("create table fresh as select unique_id from fresh_ids")
-    # known clusters, as unguarded edges from each cluster's first record
-    by_id: dict[str, list[str]] = {}
-    for i in ids:
-        if i in previous:
-            by_id.setdefault(previous[i][0], []).append(i)
-    det = [(members[0], m) for members in by_id.values() for m in members[1:]]
-    new_det = deterministic_edges(work, spec.deterministic_keys, touched_by="fresh") if fresh else []
-    det += new_det
+    work.register("prev_arrow", _arrow(lake_con.execute(
+        f"select unique_id, {entity}_id as old_id, fingerprint from lake.identity.{entity}_membership").arrow()))
+    work.execute("create table prev as select * from prev_arrow")
+    work.unregister("prev_arrow")
+    work.execute("""create table fresh as select r.unique_id from records_arrow r left join prev p using (unique_id)
+                    where p.unique_id is null or p.fingerprint is distinct from r.fingerprint""")
+    n_fresh = work.execute("select count(*) from fresh").fetchone()[0]
+    decisions = read_decisions(lake_con, entity)
+    new_det = deterministic_edges(work, spec.deterministic_keys, touched_by="fresh") if n_fresh else []
     scored: list[tuple] = []
     tables: list[str] = []
     n_fresh_input = work.execute("select count(*) from link_input where unique_id in (select unique_id from fresh)"
@@ -531,18 +539,48 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
         tables = [o.physical_name for o in outputs]
         for t in tables:
             scored += work.execute(f"select unique_id_l, unique_id_r, match_probability from {t}").fetchall()
-    scored += _exact_edges(work, spec, only="fresh") if fresh else []
-    roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
-                                     records.column(spec.guard_key).to_pylist(), spec, det, scored, decisions,
-                                     config)
+    scored += _exact_edges(work, spec, only="fresh") if n_fresh else []
+    # the records to re-cluster: every member of a cluster that something touches, and the fresh records
+    touched = {u for e in new_det for u in e} | {u for a, b, _p in scored for u in (a, b)} \
+        | {u for a, b, _d in decisions for u in (a, b)}
+    work.register("touched_arrow", pa.table({"unique_id": pa.array(sorted(touched), type=pa.string())}))
+    work.execute("""
+        create table affected_ids as
+        select distinct old_id from prev where unique_id in (select unique_id from touched_arrow)
+            or unique_id in (select unique_id from fresh)
+            or unique_id not in (select unique_id from all_records)""")
+    sub = _arrow(work.execute("""
+        select r.unique_id, r.source_system, r.source_record_key, r.fingerprint, r.{guard}, p.old_id
+        from records_arrow r left join prev p using (unique_id)
+        where p.old_id is null or p.old_id in (select old_id from affected_ids)
+        order by r.unique_id""".format(guard=spec.guard_key)).arrow())
+    gone = dict(work.execute("select unique_id, old_id from prev where unique_id not in "
+                             "(select unique_id from all_records)").fetchall())
+    unaffected_clusters = work.execute("select count(distinct old_id) from prev where old_id not in "
+                                       "(select old_id from affected_ids)").fetchone()[0]
+    work.unregister("records_arrow")
+    ids = sub.column("unique_id").to_pylist()
+    old = sub.column("old_id").to_pylist()
+    previous = {i: o for i, o in zip(ids, old) if o is not None}
+    # known clusters, as unguarded edges from each cluster's first record
+    by_id: dict[str, list[str]] = {}
+    for i, o in previous.items():
+        by_id.setdefault(o, []).append(i)
+    det = [(members[0], m) for members in by_id.values() for m in members[1:]] + new_det
+    in_sub = set(ids)
+    roots, linked, blocked = cluster(ids, sub.column("source_system").to_pylist(),
+                                     sub.column(spec.guard_key).to_pylist(), spec, det, scored,
+                                     [d for d in decisions if d[0] in in_sub and d[1] in in_sub], config)
     review = _review_queue(work, tables, spec, config, decisions, roots)
     result = LinkageResult(records=records.num_rows, scored_pairs=len(scored), deterministic_edges=len(new_det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
-                           clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
-                           model=model)
+                           clusters=unaffected_clusters + len(set(roots.values())),
+                           seconds=round(time.perf_counter() - t0, 1), model=model)
     work.close()
-    log.info("%s incremental linkage: %s new or changed of %s records", spec.entity, len(fresh), len(ids))
-    return _membership(records, roots), review, result
+    log.info("%s incremental linkage: %s new or changed of %s records, %s re-clustered", entity, n_fresh,
+             records.num_rows, len(ids))
+    return IncrementalLinkage(membership=_membership(sub, roots), previous={**previous, **gone},
+                              replaced=ids + list(gone), review=review, result=result)
 
 
 def now() -> dt.datetime:

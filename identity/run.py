@@ -52,8 +52,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists mode varchar")
 
 
-def _incremental_basis(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[dict, dict] | None:
-    """(record -> (id, fingerprint), model of the last full run), or None when a full run is needed."""
+def _last_model(con: duckdb.DuckDBPyConnection, entity: str) -> dict | None:
+    """The model of the last full run, when an incremental run can build on it (else None: a full run)."""
     if not _exists(con, f"{entity}_membership"):
         return None
     cols = {r[0] for r in con.execute("select column_name from duckdb_columns() where database_name = ? and "
@@ -63,26 +63,35 @@ def _incremental_basis(con: duckdb.DuckDBPyConnection, entity: str) -> tuple[dic
         return None
     row = con.execute(f"select model_json from {L}.identity.linkage_runs where entity = ? and model_json is not null "
                       "and model_json <> '{}' order by started_at desc limit 1", [entity]).fetchone()
-    if row is None:
-        return None
-    previous = {u: (i, f) for u, i, f in con.execute(
-        f"select unique_id, {entity}_id, fingerprint from {L}.identity.{entity}_membership").fetchall()}
-    return previous, json.loads(row[0])
+    return json.loads(row[0]) if row else None
+
+
+def _next_seq(con: duckdb.DuckDBPyConnection, entity: str) -> int:
+    """The first id number no record ever carried (a retired id is never handed out again)."""
+    if not _exists(con, f"{entity}_membership"):
+        return 1
+    return con.execute(f"""select coalesce(max(cast(substr(i, 2) as bigint)), 0) + 1 from (
+        select {entity}_id as i from {L}.identity.{entity}_membership union all
+        select {entity}_id from {L}.identity.{entity}_id_history union all
+        select related_id from {L}.identity.{entity}_id_history where related_id is not null)""").fetchone()[0]
 
 
 def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
                 config: LinkageConfig | None = None, incremental: bool = False) -> tuple[str, LinkageResult]:
     """Link one entity and record stable ids. ``incremental`` links only new and changed records onto the
-    known clusters with the last full run's model (falling back to a full run when there is none)."""
+    known clusters with the last full run's model (falling back to a full run when there is none), and
+    rewrites only the membership rows of the clusters it re-clustered."""
     config = config or LinkageConfig()
     entity = spec.entity
     ensure_tables(con, entity)
     started = dt.datetime.now(dt.timezone.utc)
-    basis = _incremental_basis(con, entity) if incremental else None
-    mode = "incremental" if basis else "full"
-    if basis:
-        membership, review, result = run_linkage_incremental(con, settings, spec, basis[0], basis[1], config)
-        previous = {u: v[0] for u, v in basis[0].items()}
+    model = _last_model(con, entity) if incremental else None
+    mode = "incremental" if model else "full"
+    replaced: list[str] | None = None
+    if model:
+        part = run_linkage_incremental(con, settings, spec, model, config)
+        membership, review, result = part.membership, part.review, part.result
+        previous, replaced = part.previous, part.replaced
     else:
         membership, review, result = run_linkage(con, settings, spec, config)
         previous = {}
@@ -91,7 +100,7 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
                                         ).fetchall())
     ids = membership.column("unique_id").to_pylist()
     roots = dict(zip(ids, membership.column("cluster_root").to_pylist()))
-    stable, events = assign(roots, previous, PREFIX[entity])
+    stable, events = assign(roots, previous, PREFIX[entity], _next_seq(con, entity))
     n_runs = con.execute(f"select count(*) from {L}.identity.linkage_runs where entity = ?", [entity]).fetchone()[0]
     run_id = f"{entity}-{n_runs + 1:06d}"
     table = membership.drop_columns(["cluster_root"]).append_column(
@@ -103,7 +112,14 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("membership_arrow", table)
-        con.execute(f"create or replace table {L}.identity.{entity}_membership as select * from membership_arrow")
+        if replaced is None:
+            con.execute(f"create or replace table {L}.identity.{entity}_membership as select * from membership_arrow")
+        else:  # only the re-clustered records' rows change: a daily refresh adds a delta, not a new table
+            con.register("replaced_arrow", pa.table({"unique_id": pa.array(replaced, type=pa.string())}))
+            con.execute(f"delete from {L}.identity.{entity}_membership where unique_id in "
+                        "(select unique_id from replaced_arrow)")
+            con.execute(f"insert into {L}.identity.{entity}_membership by name select * from membership_arrow")
+            con.unregister("replaced_arrow")
         con.unregister("membership_arrow")
         if mode == "incremental" and _exists(con, f"{entity}_review_queue"):
             # the open pairs stay; new doubtful pairs join them

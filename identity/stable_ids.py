@@ -30,12 +30,17 @@ def parse_seq(entity_id: str) -> int:
     return int(entity_id[1:])
 
 
-def assign(roots: dict[str, str], previous: dict[str, str], prefix: str) -> tuple[dict[str, str], list[IdEvent]]:
-    """Record -> stable id for the new clustering ``roots`` (record -> cluster root), given ``previous`` ids."""
+def assign(roots: dict[str, str], previous: dict[str, str], prefix: str,
+           next_seq: int | None = None) -> tuple[dict[str, str], list[IdEvent]]:
+    """Record -> stable id for the new clustering ``roots`` (record -> cluster root), given ``previous`` ids.
+
+    ``roots`` may be a part of the records (an incremental run's re-clustered clusters, holding every record
+    of each id they touch); ``next_seq`` is then the first id number not yet used by any record."""
     members: dict[str, list[str]] = defaultdict(list)
     for rec, root in roots.items():
         members[root].append(rec)
-    next_seq = max((parse_seq(i) for i in previous.values()), default=0) + 1
+    if next_seq is None:
+        next_seq = max((parse_seq(i) for i in previous.values()), default=0) + 1
     # every (cluster, old id) claim with its weight: how many of the cluster's records carried that id
     claims: list[tuple[int, str, str]] = []
     for root, recs in members.items():

@@ -573,5 +573,30 @@ def checksum(
         typer.echo(f"{name:<45} {rows:>10,}  {digest}")
 
 
+@app.command()
+def maintain(
+    keep_days: Annotated[float | None, typer.Option(help="Keep the snapshots between releases this many days "
+                                                         "(default: ONESOURCE_SNAPSHOT_KEEP_DAYS).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be expired.")] = False,
+) -> None:
+    """Apply the lake's retention policy: keep every release, expire the snapshots between releases once
+    older than the keep period, delete the files only they used, merge small files."""
+    from onesource import lake
+    from onesource.maintenance import maintain as run_maintenance
+
+    settings = get_settings()
+    con = lake.connect()
+    try:
+        report = run_maintenance(con, settings.snapshot_keep_days if keep_days is None else keep_days, dry_run)
+    finally:
+        con.close()
+    verb = "would expire" if dry_run else "expired"
+    typer.echo(f"{report.snapshots_before} snapshots; {verb} {len(report.expired)} between releases; "
+               f"every release kept")
+    if not dry_run:
+        typer.echo(f"files deleted {report.files_deleted}, merged {report.files_merged}; data "
+                   f"{report.bytes_before / 2**20:,.1f} MB -> {report.bytes_after / 2**20:,.1f} MB")
+
+
 if __name__ == "__main__":
     app()

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(default=100, description="Default burst a client may use above its rate.")
     api_anonymous_rate_per_second: float = Field(default=20.0,
                                                  description="Rate of unauthenticated requests per address.")
+    snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
+                                      "snapshots between releases (every release is kept).")
     duckdb_memory_limit: str = Field(default="6GB")
     link_memory_limit: str = Field(default="2GB", description="DuckDB memory of the linkage's working database "
                                    "(Splink spills to a temporary folder beyond it).")

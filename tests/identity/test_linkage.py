@@ -202,6 +202,14 @@ def test_incremental_linkage_of_the_later_deliveries(city, tmp_path, monkeypatch
     moved = {u for u in before if u in after and after[u] != before[u]}
     recorded = {r[0] for r in con.execute("select unique_id from lake.identity.person_membership_changes").fetchall()}
     assert moved <= recorded and len(moved) <= 0.005 * len(before)
+    # every record once, and only the re-clustered clusters' rows were rewritten by the incremental run
+    n_input = con.execute("select count(*) from lake.identity.int_person_records_unioned").fetchone()[0]
+    rows, distinct, rewritten = con.execute(
+        "select count(*), count(distinct unique_id), count(*) filter (where run_id = ?) "
+        "from lake.identity.person_membership", [results["person"][0]]).fetchone()
+    assert rows == distinct == n_input == len(after)
+    new_records = len(set(after) - set(before))
+    assert new_records <= rewritten < new_records + 0.2 * len(before), (new_records, rewritten, len(before))
     incremental_quality = pairwise(con, city.truth / "person_truth.csv", "person")
     con.close()
 
