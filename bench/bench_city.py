@@ -6,12 +6,13 @@
 The simulator writes the initial delivery and the daily deltas; the benchmark opens the landing zone
 one day at a time (hard links), as the departments deliver. The full build is the initial delivery:
 ingest (with the contracts' expectations), dbt staging, a full linkage (Splink trained by EM), the marts,
-open data and dashboards, a release. Each daily refresh is that day's deliveries: ingest, incremental
-staging, incremental linkage of new and changed records with the full run's model, the marts, a
-release. Every stage runs in its own process: its wall time and peak memory (the child's own
-ru_maxrss) are reported, with the lake's size on disk after each step. Targets (issue 8): full build
-under 10 minutes and 8 GB; each daily refresh under 60 seconds. Figures go to stdout and
-bench/results/city.json.
+open data and dashboards, a release; each of its stages runs in its own process, with its wall time and
+peak memory (the child's own ru_maxrss). Each daily refresh is that day's deliveries, run as in
+production by `onesource refresh` in one process: ingest, incremental staging, incremental linkage of
+new and changed records with the full run's model, the marts (the large ones written as a diff), a
+release; then the nightly housekeeping (`onesource maintain`: the retention policy), reported on its
+own. The lake's size on disk is reported after each step. Targets (issue 8): full build under 10
+minutes and 8 GB; each daily refresh under 60 seconds. Figures go to stdout and bench/results/city.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,20 +33,26 @@ ONESOURCE = [sys.executable, "-m", "onesource.cli"]
 LINK = ("import sys; from identity.run import link_all; from onesource import lake; "
         "from onesource.settings import get_settings; con = lake.connect(); "
         "link_all(con, get_settings(), incremental=sys.argv[1] == 'incremental'); con.close()")
-RELEASE = ("import sys; from onesource import lake; from onesource.releases import mark_release; "
-           "con = lake.connect(); mark_release(con, sys.argv[1]); con.close()")
 
 
 def run_stage(name: str, cmd: list[str], env: dict) -> dict:
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read() if proc.stderr else ""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
-        sys.exit(f"{name} failed ({code}):\n{err[-3000:]}")
-    return {"stage": name, "seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+        sys.exit(f"{name} failed ({code}):\n{stderr[-3000:]}\n{stdout[-3000:]}")
+    step = {"stage": name, "seconds": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+    # a one-process refresh reports its own stages: "stage <name> <seconds>s"
+    parts = re.findall(r"^stage (\w+) ([\d.]+)s$", stdout, flags=re.M)
+    if parts:
+        step["parts"] = {n: float(v) for n, v in parts}
+    return step
 
 
 def du(path: Path) -> int:
@@ -71,7 +79,14 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="Keep the home in this folder (default: a temporary one).")
     ap.add_argument("--source", type=Path, help="Reuse a landing zone simulated before (skips the simulation).")
     ap.add_argument("--refreshes", type=int, help="Stop after this many daily refreshes (default: every day).")
+    ap.add_argument("--resume", action="store_true", help="Go on with the next days in a home kept before (--keep), "
+                                                          "with no new full build.")
+    ap.add_argument("--keep-days", type=float, default=0.0,
+                    help="`onesource maintain --keep-days` after each refresh (default 0: the simulated days pass "
+                         "in minutes, so the snapshots between releases count as aged out).")
     args = ap.parse_args()
+    if args.resume and not (args.keep and args.source):
+        ap.error("--resume needs --keep and --source")
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-city-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -81,7 +96,11 @@ def main() -> None:
     source, live = args.source or root / "source", root / "landing"
     live.mkdir(exist_ok=True)
     results: dict = {"residents": args.residents, "days": args.days, "simulate": None, "full": [], "daily": []}
-    if args.source is None:
+    if args.resume:
+        previous = HERE / "results" / "city.json"
+        if previous.exists():
+            results = json.loads(previous.read_text())
+    elif args.source is None:
         results["simulate"] = run_stage("simulate", [*ONESOURCE, "simulate", "--landing", str(source), "--truth",
                                                      str(root / "truth"), "--residents", str(args.residents),
                                                      "--days", str(args.days)], env)
@@ -89,33 +108,47 @@ def main() -> None:
               flush=True)
     lake_dir = root / "home" / "lake"
 
+    timings = root / "dbt_timings"
+    timings.mkdir(exist_ok=True)
+
+    def stage(kind: str, name: str, cmd: list[str]) -> dict:
+        out = run_stage(name, cmd, env)
+        run_results = root / "home" / "dbt" / "target" / "run_results.json"
+        if "dbt" in cmd and run_results.exists():  # per-model times, for finding what a stage spends
+            shutil.copy(run_results, timings / f"{kind}-{name}.json")
+        return out
+
     def refresh(kind: str, stages: list[tuple[str, list[str]]]) -> dict:
-        out = [run_stage(name, cmd, env) for name, cmd in stages]
+        out = [stage(kind, name, cmd) for name, cmd in stages]
         step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
+        parts = [(n, v) for s in out for n, v in (s.get("parts") or {s["stage"]: s["seconds"]}).items()]
         print(f"{kind:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  "
-              f"lake {step['lake_mb']:>6,} MB  " + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
+              f"lake {step['lake_mb']:>6,} MB  " + "  ".join(f"{n} {v}" for n, v in parts), flush=True)
         return step
 
     open_day(source, live, None)
-    results["full"] = refresh("full", [
-        ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
-        ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
-        ("linkage", [sys.executable, "-c", LINK, "full"]),
-        ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
-        ("publish", [*ONESOURCE, "publish"]),
-    ])
+    if not args.resume:
+        results["full"] = refresh("full", [
+            ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
+            ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
+            ("linkage", [sys.executable, "-c", LINK, "full"]),
+            ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
+            ("publish", [*ONESOURCE, "publish"]),
+        ])
     days = sorted({p.name for p in source.glob("*/*") if p.is_dir() and p.name.isdigit()})[1:]
+    if args.resume:  # the days already open in the live landing zone are done
+        done = {p.name for p in live.glob("*/*") if p.is_dir() and p.name.isdigit()}
+        days = [d for d in days if d not in done]
     days = days[:args.refreshes] if args.refreshes else days
     for day in days:
         open_day(source, live, day)
-        step = refresh(day, [
-            ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
-            ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
-            ("linkage", [sys.executable, "-c", LINK, "incremental"]),
-            ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
-            ("release", [sys.executable, "-c", RELEASE, f"daily {day}"]),
-        ])
+        # the daily refresh as it runs in production: one process (ingest, staging, incremental linkage,
+        # marts, release); then the nightly housekeeping, reported on its own
+        step = refresh(day, [("refresh", [*ONESOURCE, "refresh", "--landing", str(live)])])
+        housekeeping = run_stage("maintain", [*ONESOURCE, "maintain", "--keep-days", str(args.keep_days)], env)
+        step["maintain"] = {**housekeeping, "lake_mb": round(du(lake_dir) / 2**20)}
+        print(f"{'':<10} maintain {housekeeping['seconds']} s, lake {step['maintain']['lake_mb']:,} MB", flush=True)
         step["day"] = day
         results["daily"].append(step)
     daily = [d["seconds"] for d in results["daily"]]

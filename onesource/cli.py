@@ -135,6 +135,35 @@ def dbt(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+def _print_linkage(results: dict) -> None:
+    for entity, (run_id, r) in results.items():
+        typer.echo(f"{entity} linkage {run_id}: {r.records:,} records, {r.deterministic_edges:,} deterministic "
+                   f"edges, {r.scored_pairs:,} scored pairs, {r.probabilistic_links:,} links, "
+                   f"{r.blocked_by_guard:,} blocked by the guard, {r.review_pairs:,} to review, "
+                   f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
+
+
+def _refresh(landing: Path | None, incremental: bool, note: str, run_expectations: bool = True):
+    from onesource.refresh import RefreshFailed, run_refresh
+
+    settings = get_settings()
+    try:
+        report = run_refresh(settings, landing, incremental=incremental, run_expectations=run_expectations,
+                             note=note, on_stage=lambda name, s: typer.echo(f"stage {name} {s:.1f}s"))
+    except RefreshFailed as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _print_linkage(report.linkage)
+    typer.echo(f"release {report.release.release_id}: snapshot {report.release.snapshot_id}")
+    typer.echo(f"refreshed in {sum(s for _n, s in report.stages):.1f}s")
+    return settings
+
+
+IncrementalOption = Annotated[bool, typer.Option(
+    "--incremental/--full-relink", help="Link only new and changed records onto the known clusters with the last "
+    "full run's model (a daily refresh), or re-train and re-cluster every record.")]
+
+
 @app.command()
 def link(
     truth: Annotated[Path | None, typer.Option(help="Truth folder: also report pairwise precision/recall.")] = None,
@@ -142,42 +171,28 @@ def link(
                                               "known clusters with the last full run's model (a daily refresh).")]
     = False,
 ) -> None:
-    """Build staging, link persons and businesses (stable ids, review queue), build the core marts."""
-    from identity.run import link_all
-    from onesource import lake
-    from onesource.dbt import run_dbt
-
-    settings = get_settings()
-    for select in ("staging intermediate", None):
-        if select is None:
-            con = lake.connect(settings)
-            try:
-                results = link_all(con, settings, incremental=incremental)
-            finally:
-                con.close()
-            for entity, (run_id, r) in results.items():
-                typer.echo(f"{entity} linkage {run_id}: {r.records:,} records, {r.deterministic_edges:,} deterministic "
-                           f"edges, {r.scored_pairs:,} scored pairs, {r.probabilistic_links:,} links, "
-                           f"{r.blocked_by_guard:,} blocked by the guard, {r.review_pairs:,} to review, "
-                           f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
-            continue
-        result = run_dbt(["build", "--select", *select.split()], settings)
-        if not result.success:
-            typer.echo(f"error: dbt build --select {select} failed", err=True)
-            raise typer.Exit(1)
-    result = run_dbt(["build", "--select", "marts"], settings)
-    if not result.success:
-        typer.echo("error: dbt build --select marts failed", err=True)
-        raise typer.Exit(1)
-    _release("onesource link")
+    """Build staging, link persons and businesses (stable ids, review queue), build the marts, release."""
+    settings = _refresh(None, incremental, "onesource link")
     if truth is not None:
         from identity.quality import pairwise
+        from onesource import lake
 
         con = lake.connect(settings)
         for entity in ("person", "business"):
             q = pairwise(con, truth / f"{entity}_truth.csv", entity)
             typer.echo(f"{entity} quality vs {truth.name}: precision {q.precision:.4f}, recall {q.recall:.4f}, "
                        f"F1 {q.f1:.4f} ({q.records_scored:,} records)")
+
+
+@app.command()
+def refresh(
+    landing: Annotated[Path | None, typer.Option(help="Landing zone (default: ONESOURCE_HOME/landing).")] = None,
+    incremental: IncrementalOption = True,
+    no_expectations: Annotated[bool, typer.Option("--no-expectations", help="Skip the Great Expectations suites.")]
+    = False,
+) -> None:
+    """The daily refresh in one process: ingest new deliveries, staging, linkage, marts, a release."""
+    _refresh(_landing(landing, get_settings()), incremental, "onesource refresh", not no_expectations)
 
 
 @app.command()
