@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from dagster_project.defs import dbt, identity, ingestion, publish
+from dagster_project.defs import dbt, identity, ingestion, maintenance, publish
 from ingestion.contracts import contracts
 
 
@@ -33,8 +33,8 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingestion.build_assets(), *dbt_assets, *identity.build_assets(), *publish.build_assets()],
         asset_checks=[*ingestion.build_checks(), *identity.build_checks()],
-        jobs=[*ingest_jobs.values(), ingest_files, after_files, downstream],
-        schedules=[nightly],
+        jobs=[*ingest_jobs.values(), ingest_files, after_files, downstream, maintenance.lake_maintenance],
+        schedules=[nightly, maintenance.build_schedule()],
         sensors=ingestion.build_sensors(ingest_jobs),
         resources={"dbt": dbt_resource},
     )

@@ -9,6 +9,7 @@ import sys
 import dagster as dg
 import pytest
 
+from dagster_project.defs import maintenance
 from ingestion.contracts import contracts
 from tests.conftest import REPO, SHARED
 from tests.fixtures import handmade
@@ -54,8 +55,8 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
     sensors = {s.name for s in defs.sensors}
     assert sensors == {f"{s}_deliveries" for s, c in contracts().items() if c.connector != "database"} | {
         "keiyaku_changes"}
-    assert {s.name for s in defs.schedules} == {"nightly"}
-    nightly = next(iter(defs.schedules))
+    assert {s.name for s in defs.schedules} == {"nightly", "lake_maintenance_nightly"}
+    nightly = next(s for s in defs.schedules if s.name == "nightly")
     # the nightly run relinks everything; runs after deliveries default to incremental linkage
     with dg.build_schedule_context() as context:
         requests = nightly.evaluate_tick(context).run_requests
@@ -105,3 +106,24 @@ def test_build_fails_naming_the_asset_and_the_delivery(tmp_path):
     proc = _build(tmp_path / "home", tmp_path / "zone" / "landing")
     assert proc.returncode == 1
     assert "load_madoguchi" in proc.stderr and "madoguchi/20261102" in proc.stderr and "担当課" in proc.stderr
+
+
+def test_lake_maintenance_job_keeps_every_release(built_city):
+    """The nightly retention job runs on a built lake (merging its files changes no row): every release and the
+    marts stay as they were."""
+    from onesource import lake
+    from onesource.releases import mart_checksums
+    from tests.conftest import platform_at
+
+    with platform_at(built_city):
+        con = lake.connect(read_only=True)
+        before = mart_checksums(con)
+        releases = con.execute("select snapshot_id from lake.ops.releases").fetchall()
+        con.close()
+        assert before and releases
+        result = maintenance.lake_maintenance.execute_in_process()
+        assert result.success
+        con = lake.connect(read_only=True)
+        assert mart_checksums(con) == before
+        assert {r[0] for r in releases} <= {r[0] for r in con.execute("select snapshot_id from lake.snapshots()").fetchall()}
+        con.close()
