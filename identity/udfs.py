@@ -2,13 +2,20 @@
 
 Registered on every dbt connection by the dbt-duckdb plugin in ``identity.dbt_plugin``;
 staging models are materialized as tables, so nothing downstream needs them.
+
+They are Arrow (vectorized) functions over memoized Python: DuckDB hands over a column chunk at a
+time, each distinct value is normalized once (names, dates and addresses repeat across a city's
+records: 9,000 distinct names in 700,000 tax records), and the results go back as one Arrow array.
+Row-at-a-time UDFs spent more time converting each returned struct than normalizing it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import duckdb
+import pyarrow as pa
 
 from identity import normalize as n
 from onesource.era import EraDateError, parse_era7, parse_free_date
@@ -79,10 +86,29 @@ FUNCTIONS = [
 ]
 
 
+def _arrow_type(t) -> pa.DataType:
+    """The Arrow type of a DuckDB return type used here."""
+    if isinstance(t, str):
+        return {"VARCHAR": pa.string(), "DATE": pa.date32(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}[t]
+    return pa.struct([(name, _arrow_type(str(child))) for name, child in t.children])
+
+
+def _vectorized(fn, ret) -> callable:
+    """``fn`` over a whole Arrow chunk, each distinct value computed once per process (bounded cache)."""
+    cached = functools.lru_cache(maxsize=1 << 17)(fn)
+    out_type = _arrow_type(ret)
+
+    def call(column: pa.Array) -> pa.Array:
+        return pa.array([cached(v) for v in column.to_pylist()], type=out_type)
+
+    return call
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
     for name, fn, args, ret in FUNCTIONS:
         try:
             con.remove_function(name)
         except Exception:  # noqa: BLE001 - not registered yet
             pass
-        con.create_function(name, fn, args, ret, null_handling="special", side_effects=False)
+        con.create_function(name, _vectorized(fn, ret), args, ret, type="arrow",
+                            null_handling="special", side_effects=False)
