@@ -87,7 +87,10 @@ def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | N
     """The ATTACH statement of the lake for these settings (no secrets logged by callers).
 
     ``snapshot_id`` attaches the whole lake as it was at that snapshot (read-only time travel)."""
-    opts = [f"DATA_PATH '{settings.data_path_url}'"]
+    # no data inlining: small inserts would go into catalog tables, one per table and schema version, and a
+    # daily refresh's commits grow slower as they pile up (measured at 500k: 10 ms to 45 ms per commit over
+    # 30 days); tiny Parquet files instead, which `onesource maintain` merges
+    opts = [f"DATA_PATH '{settings.data_path_url}'", "DATA_INLINING_ROW_LIMIT 0"]
     if settings.catalog_dsn is not None:
         target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}"
         opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
