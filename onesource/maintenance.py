@@ -30,7 +30,6 @@ from onesource.lake import LAKE_ALIAS as L
 class MaintenanceReport:
     snapshots_before: int
     expired: list[int]
-    kept_releases: int
     files_deleted: int
     files_merged: int
     bytes_before: int
@@ -66,12 +65,11 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_days: float, dry_run: bool = F
     """Apply the retention policy to the attached lake (see the module's docstring)."""
     n_snapshots = con.execute(f"select count(*) from {L}.snapshots()").fetchone()[0]
     expired = expirable_snapshots(con, keep_days, now)
-    kept = con.execute(f"select count(*) from {L}.ops.releases").fetchone()[0] if expired else 0
     before = _data_bytes(con)
     if dry_run:
-        return MaintenanceReport(n_snapshots, expired, kept, 0, 0, before, before)
+        return MaintenanceReport(n_snapshots, expired, 0, 0, before, before)
     if expired:
         con.execute(f"call ducklake_expire_snapshots('{L}', versions => {expired})")
     merged = con.execute(f"call ducklake_merge_adjacent_files('{L}')").fetchall()
     deleted = con.execute(f"call ducklake_cleanup_old_files('{L}', cleanup_all => true)").fetchall()
-    return MaintenanceReport(n_snapshots, expired, kept, len(deleted), len(merged), before, _data_bytes(con))
+    return MaintenanceReport(n_snapshots, expired, len(deleted), len(merged), before, _data_bytes(con))
