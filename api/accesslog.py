@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.store import Store, now_utc
-from onesource.keys import load_or_create_key
-from onesource.settings import Settings, get_settings
+from onesource.core.keys import load_or_create_key
+from onesource.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

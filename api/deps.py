@@ -15,7 +15,7 @@ from api.clients import Client, Resident, authenticate_client, authenticate_resi
 from api.lakeview import ReleaseWatcher, Served
 from api.ratelimit import RateLimiter
 from api.store import Store
-from onesource.settings import Settings
+from onesource.core.settings import Settings
 
 REQUEST_ID = "onesource.request_id"
 

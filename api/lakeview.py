@@ -20,10 +20,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from onesource import lake
-from onesource.lake import LAKE_ALIAS as L
-from onesource.releases import Release, latest_release
-from onesource.settings import Settings, get_settings
+from onesource.core import lake
+from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.releases import Release, latest_release
+from onesource.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 JST = dt.timezone(dt.timedelta(hours=9))

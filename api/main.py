@@ -19,8 +19,8 @@ from api.ratelimit import RateLimiter
 from api.responses import Json
 from api.routes import businesses, me, persons, public
 from api.store import Store
-from ingestion.tokens import mask_my_numbers
-from onesource.settings import Settings, get_settings
+from onesource.core.masking import mask_my_numbers
+from onesource.core.settings import Settings, get_settings
 
 access = logging.getLogger("onesource.api.access")
 

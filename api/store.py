@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from onesource.settings import Settings, get_settings
+from onesource.core.settings import Settings, get_settings
 
 SCHEMA = [
     """create table if not exists clients (

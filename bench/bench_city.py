@@ -30,8 +30,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ONESOURCE = [sys.executable, "-m", "onesource.cli"]
-LINK = ("import sys; from identity.run import link_all; from onesource import lake; "
-        "from onesource.settings import get_settings; con = lake.connect(); "
+LINK = ("import sys; from identity.run import link_all; from onesource.core import lake; "
+        "from onesource.core.settings import get_settings; con = lake.connect(); "
         "link_all(con, get_settings(), incremental=sys.argv[1] == 'incremental'); con.close()")
 
 
@@ -125,7 +125,7 @@ def main() -> None:
         if previous.exists():
             results = json.loads(previous.read_text())
     elif args.source is None:
-        results["simulate"] = run_stage("simulate", [*ONESOURCE, "simulate", "--landing", str(source), "--truth",
+        results["simulate"] = run_stage("simulate", [sys.executable, "-m", "onesource.simulator", "city", "--landing", str(source), "--truth",
                                                      str(root / "truth"), "--residents", str(args.residents),
                                                      "--days", str(args.days)], env)
         print(f"simulated {args.residents:,} residents, {args.days} days in {results['simulate']['seconds']} s",

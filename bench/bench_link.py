@@ -34,14 +34,14 @@ if stage == "ingest":
     from ingestion.pipeline import ingest
     ingest(Path(sys.argv[2]))
 elif stage in ("staging", "marts"):
-    from onesource.dbt import run_dbt
+    from onesource.core.dbt import run_dbt
     sel = ["staging", "intermediate"] if stage == "staging" else ["marts"]
     r = run_dbt(["build", "--quiet", "--select", *sel])
     assert r.success, "dbt failed"
 elif stage == "link":
     from identity.run import link_all
-    from onesource import lake
-    from onesource.settings import get_settings
+    from onesource.core import lake
+    from onesource.core.settings import get_settings
     res = link_all(lake.connect(), get_settings())
     out = {k: {"records": r.records, "scored_pairs": r.scored_pairs, "links": r.probabilistic_links,
                "blocked_by_guard": r.blocked_by_guard, "review": r.review_pairs, "clusters": r.clusters}
@@ -49,7 +49,7 @@ elif stage == "link":
 elif stage == "quality":
     from pathlib import Path
     from identity.quality import pairwise
-    from onesource import lake
+    from onesource.core import lake
     con = lake.connect()
     for e in ("person", "business"):
         q = pairwise(con, Path(sys.argv[2]) / f"{e}_truth.csv", e)
@@ -71,7 +71,7 @@ def main() -> None:
     results: dict = {"residents": args.residents, "days": args.days}
     try:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "onesource.cli", "simulate", "--landing", str(work / "landing"),
+        subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
                         "--truth", str(work / "truth"), "--residents", str(args.residents), "--days",
                         str(args.days), "--seed", str(args.seed)], check=True, cwd=REPO, capture_output=True)
         print(f"simulated {args.residents:,} residents, {args.days} days in {time.perf_counter() - t:.0f} s",

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 
 def run(residents: int, days: int, seed: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"onesource-bench-{residents}-"))
-    cmd = [sys.executable, "-m", "onesource.cli", "simulate", "--landing", str(work / "landing"),
+    cmd = [sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
            "--truth", str(work / "truth"), "--residents", str(residents), "--days", str(days), "--seed", str(seed)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()

@@ -1,19 +1,24 @@
-"""``onesource build``: the Dagster asset graph run in-process, without the UI.
+"""``onesource build``: the Dagster asset graph run on the platform's own instance, without the UI.
 
-Two runs of the same definitions the UI shows: every file-based system's deliveries as one run over the
-partition range the landing zone covers (one lake transaction per delivery), then the contract database
-and everything downstream (dbt, linkage, marts, open data, dashboards). Asset checks run with their assets.
+The same definitions and jobs the UI shows, recorded in the instance under ``$ONESOURCE_HOME/dagster``:
+every file-based system's deliveries as one run over the partition range the landing zone covers (one lake
+transaction per delivery), then ``refresh_after_deliveries`` (the contract database and everything
+downstream). Asset checks run with their assets. Afterwards ``onesource ui`` opens on a materialized graph,
+and the sensors begin past what was loaded.
 """
 
-import os
+from __future__ import annotations
+
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from onesource import lake
-from onesource.lake import LAKE_ALIAS as L
+from dagster_project import ui
+from onesource.core import lake
+from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.settings import Settings, get_settings
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -27,6 +32,7 @@ class BuildSummary:
     quarantined_rows: int = 0
     checks: Counter = field(default_factory=Counter)
     failed_checks: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
 
 
 def _delivery_days(landing: Path) -> list[str]:
@@ -34,6 +40,7 @@ def _delivery_days(landing: Path) -> list[str]:
 
 
 def _collect(result: dg.ExecuteInProcessResult, summary: BuildSummary) -> None:
+    summary.run_ids.append(result.run_id)
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
@@ -51,32 +58,8 @@ def _collect(result: dg.ExecuteInProcessResult, summary: BuildSummary) -> None:
             summary.failure = err.message.strip() if err else "step failed"
 
 
-def run_build(landing: Path, raise_on_error: bool = False) -> BuildSummary:
-    os.environ["ONESOURCE_LANDING"] = str(landing)
-    from dagster_project.definitions import build_definitions
-    from dagster_project.defs.ingestion import DAILY
-
-    defs = build_definitions()
-    summary = BuildSummary(success=True)
-    instance = dg.DagsterInstance.ephemeral()
-    days = _delivery_days(landing)
-    keys = DAILY.get_partition_keys()
-    wanted = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in days]
-    if wanted:
-        outside = [k for k in wanted if k not in keys]
-        if outside:
-            raise ValueError(f"deliveries {outside[0]}.. fall outside the daily partitions from {keys[0]} "
-                             "(set ONESOURCE_PARTITIONS_START)")
-        tags = {"dagster/asset_partition_range_start": wanted[0], "dagster/asset_partition_range_end": wanted[-1]}
-        res = defs.get_job_def("ingest_deliveries").execute_in_process(instance=instance, tags=tags,
-                                                                      run_config=QUIET,
-                                                                      raise_on_error=raise_on_error)
-        _collect(res, summary)
-    if summary.success:
-        res = defs.get_job_def("refresh_after_deliveries").execute_in_process(instance=instance, run_config=QUIET,
-                                                                             raise_on_error=raise_on_error)
-        _collect(res, summary)
-    con = lake.connect(read_only=True)
+def _count_rows(settings: Settings, summary: BuildSummary) -> None:
+    con = lake.connect(settings, read_only=True)
     try:
         for schema, table in con.execute("select schema_name, table_name from duckdb_tables() "
                                          "where database_name = ? order by all", [L]).fetchall():
@@ -88,4 +71,32 @@ def run_build(landing: Path, raise_on_error: bool = False) -> BuildSummary:
             summary.quarantined_rows = con.execute(f"select count(*) from {L}.quarantine.rows").fetchone()[0]
     finally:
         con.close()
+
+
+def run_build(landing: Path, settings: Settings | None = None, raise_on_error: bool = False) -> BuildSummary:
+    from dagster_project.definitions import build_definitions
+    from dagster_project.defs.ingestion.assets import daily
+
+    settings = (settings or get_settings()).model_copy(update={"landing": landing})
+    defs = build_definitions(settings)
+    run_config = {**QUIET, "resources": {"platform": {"config": {"landing": str(landing)}}}}
+    summary = BuildSummary(success=True)
+    with dg.DagsterInstance.from_config(str(ui.ensure_instance(settings))) as instance:
+        keys = daily(settings.partitions_start).get_partition_keys()
+        wanted = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in _delivery_days(landing)]
+        if wanted:
+            outside = [k for k in wanted if k not in keys]
+            if outside:
+                raise ValueError(f"deliveries {outside[0]}.. fall outside the daily partitions from {keys[0]} "
+                                 "(set ONESOURCE_PARTITIONS_START)")
+            tags = {"dagster/asset_partition_range_start": wanted[0],
+                    "dagster/asset_partition_range_end": wanted[-1]}
+            res = defs.get_job_def("ingest_deliveries").execute_in_process(
+                instance=instance, tags=tags, run_config=run_config, raise_on_error=raise_on_error)
+            _collect(res, summary)
+        if summary.success:
+            res = defs.get_job_def("refresh_after_deliveries").execute_in_process(
+                instance=instance, run_config=run_config, raise_on_error=raise_on_error)
+            _collect(res, summary)
+    _count_rows(settings, summary)
     return summary

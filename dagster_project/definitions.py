@@ -1,43 +1,42 @@
-"""The OneSource code location: only assembles what dagster_project/defs/ defines."""
+"""The OneSource code location: only assembles what ``dagster_project/defs/`` defines.
 
+Loaded lazily (``@dg.definitions``): importing this module reads no settings, writes nothing and parses
+no dbt project; Dagster calls :func:`defs` when it loads the code location.
+"""
+
+from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.defs import dbt, identity, ingestion, maintenance, publish
-from ingestion.contracts import contracts
+from dagster_project.defs import jobs, maintenance
+from dagster_project.defs.dbt import assets as dbt_assets
+from dagster_project.defs.identity import assets as identity_assets
+from dagster_project.defs.identity import checks as identity_checks
+from dagster_project.defs.ingestion import assets as bronze_assets
+from dagster_project.defs.ingestion import checks as bronze_checks
+from dagster_project.defs.ingestion import sensors as bronze_sensors
+from dagster_project.defs.publish import assets as publish_assets
+from dagster_project.defs.resources import Platform
+from onesource.core.settings import Settings, get_settings
 
 
-def build_definitions() -> dg.Definitions:
-    dbt_assets, dbt_resource = dbt.build()
-    ingest_jobs = {
-        system: dg.define_asset_job(f"ingest_{system}", selection=dg.AssetSelection.assets(
-            *[ingestion.bronze_key(t) for t in contract.tables]),
-            partitions_def=ingestion.DAILY if contract.connector != "database" else None)
-        for system, contract in contracts().items()
-    }
-    partitioned = [ingestion.bronze_key(t) for c in contracts().values() if c.connector != "database"
-                   for t in c.tables]
-    ingest_files = dg.define_asset_job("ingest_deliveries", selection=dg.AssetSelection.assets(*partitioned),
-                                       partitions_def=ingestion.DAILY,
-                                       description="Every file-based system's deliveries for a day or a range.")
-    after_files = dg.define_asset_job(
-        "refresh_after_deliveries", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*partitioned),
-        description="The contract database, then everything downstream of bronze.")
-    downstream = dg.define_asset_job(
-        "nightly_refresh", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze"),
-        description="Everything downstream of bronze: dbt staging, linkage, marts, open data, dashboards.")
-    # the nightly run relinks everything (EM retrained); runs after deliveries link only what is new
-    nightly = dg.ScheduleDefinition(name="nightly", job=downstream, cron_schedule="0 2 * * *",
-                                    execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING,
-                                    run_config=identity.FULL_RELINK)
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or get_settings()
+    all_jobs = jobs.build_jobs()
     return dg.Definitions(
-        assets=[*ingestion.build_assets(), *dbt_assets, *identity.build_assets(), *publish.build_assets()],
-        asset_checks=[*ingestion.build_checks(), *identity.build_checks()],
-        jobs=[*ingest_jobs.values(), ingest_files, after_files, downstream, maintenance.lake_maintenance],
-        schedules=[nightly, maintenance.build_schedule()],
-        sensors=ingestion.build_sensors(ingest_jobs),
-        resources={"dbt": dbt_resource},
+        assets=[*bronze_assets.build_assets(settings), *dbt_assets.build_assets(settings),
+                *identity_assets.build_assets(), *publish_assets.build_assets()],
+        asset_checks=[*bronze_checks.build_checks(), *identity_checks.build_checks()],
+        jobs=[*all_jobs.values(), maintenance.lake_maintenance],
+        schedules=[*jobs.build_schedules(all_jobs), maintenance.build_schedule()],
+        sensors=[*bronze_sensors.build_sensors(settings, all_jobs), jobs.refresh_sensor(all_jobs)],
+        resources={"platform": Platform()},
+        # every step of a run in the run's own process: the lake takes one writer at a time anyway, and a
+        # process per step would pay the imports (dbt, Great Expectations, Splink) again for each
+        executor=dg.in_process_executor,
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

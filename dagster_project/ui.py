@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from onesource.settings import Settings, get_settings
+from onesource.core.settings import Settings, get_settings
 
 LOCATION = "dagster_project.definitions"
 
@@ -50,12 +50,18 @@ def command(port: int, host: str = "127.0.0.1") -> list[str]:
     return [dagster, "dev", "-m", LOCATION, "-h", host, "-p", str(port)]
 
 
+def spawn(port: int, settings: Settings | None = None, landing: Path | None = None,
+          log: Path | None = None) -> subprocess.Popen:
+    """``dagster dev`` (webserver, daemon, code server, and the runs they launch) in a process group of its own."""
+    out = open(log, "wb") if log else None  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(command(port), env=env(settings, landing), stdout=out,
+                            stderr=subprocess.STDOUT if log else None, start_new_session=True)
+
+
 def start(port: int, landing: Path | None = None, settings: Settings | None = None,
           log: Path | None = None) -> subprocess.Popen:
     """Start webserver and daemon in a new process group; returns once the UI answers."""
-    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(command(port), env=env(settings, landing), stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = spawn(port, settings, landing, log)
     deadline = time.time() + 240
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -70,13 +76,30 @@ def start(port: int, landing: Path | None = None, settings: Settings | None = No
     raise TimeoutError(f"the Dagster UI did not answer on port {port}")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Stop the UI through its process group (dagster dev leaves children otherwise)."""
+def _group_alive(pgid: int) -> bool:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(proc: subprocess.Popen, grace: float = 8.0) -> None:
+    """Stop the UI through its process group: SIGTERM to every member (webserver, daemon, code server, run
+    workers), then SIGKILL to whatever is still there after ``grace`` seconds. Nothing of it stays behind."""
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not _group_alive(pgid):
+            return
+        time.sleep(0.2)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()

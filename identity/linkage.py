@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from onesource.settings import Settings
+from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

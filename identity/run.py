@@ -22,10 +22,10 @@ from identity.linkage import (
     run_linkage_incremental,
 )
 from identity.stable_ids import assign
-from onesource.faults import kill_point
-from onesource.lake import LAKE_ALIAS as L
-from onesource.lake import insert_rows
-from onesource.settings import Settings
+from onesource.core.faults import kill_point
+from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.lake import insert_rows
+from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
 PREFIX = {"person": "P", "business": "B"}
@@ -158,7 +158,7 @@ def link_all(con: duckdb.DuckDBPyConnection, settings: Settings, config: Linkage
     results = {}
     for spec in (PERSON, BUSINESS):
         results[spec.entity] = link_entity(con, settings, spec, config, incremental)
-        kill_point(f"link:{spec.entity}")
+        kill_point(f"link:{spec.entity}", settings)
     return results
 
 

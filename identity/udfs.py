@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from identity import normalize as n
-from onesource.era import EraDateError, parse_era7, parse_free_date
+from onesource.core.era import EraDateError, parse_era7, parse_free_date
 
 ADDRESS = duckdb.struct_type({"in_city": "BOOLEAN", "town": "VARCHAR", "chome": "INTEGER", "ban": "INTEGER",
                               "go": "INTEGER", "katagaki": "VARCHAR", "key": "VARCHAR", "canonical": "VARCHAR",

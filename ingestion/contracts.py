@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from onesource.settings import REPO_ROOT
+from onesource.core.settings import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "data_contracts"
 CLASSIFICATIONS = ("my_number", "direct_identifier", "quasi_identifier", "sensitive", "public")

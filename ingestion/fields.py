@@ -17,8 +17,8 @@ from typing import Any
 
 from ingestion.contracts import Column
 from ingestion.tokens import Tokenizer
-from onesource.era import EraDateError, parse_era7, parse_free_date
-from onesource.ids import atena_valid, houjin_valid
+from onesource.core.era import EraDateError, parse_era7, parse_free_date
+from onesource.core.ids import atena_valid, houjin_valid
 
 JST = dt.timezone(dt.timedelta(hours=9))
 Result = tuple[Any, str | None]

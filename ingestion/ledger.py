@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import duckdb
 
 from ingestion.contracts import Contract
-from onesource.lake import LAKE_ALIAS, insert_rows
+from onesource.core.lake import LAKE_ALIAS, insert_rows
 
 L = LAKE_ALIAS
 TABLES: dict[str, list[tuple[str, str]]] = {

@@ -30,10 +30,11 @@ from ingestion import ledger
 from ingestion.connectors import DeliveryError, FileRead, RawRow, database, reader_for
 from ingestion.contracts import Contract, Table, contracts
 from ingestion.fields import parser_for
-from ingestion.tokens import MASKED, Tokenizer, load_key, mask_my_numbers
-from onesource import lake
-from onesource.faults import kill_point
-from onesource.settings import Settings, get_settings, mask_dsn
+from ingestion.tokens import Tokenizer, load_key
+from onesource.core.masking import MASKED, mask_my_numbers
+from onesource.core import lake
+from onesource.core.faults import kill_point
+from onesource.core.settings import Settings, get_settings, mask_dsn
 
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
@@ -384,7 +385,7 @@ class Ingestor:
                 ledger.insert(con, "ops.watermarks", [(system, table, mark, json.dumps(keys_at), batch_id, loaded_at)])
             ledger.insert(con, "ops.deliveries", [(system, res.delivery, delivery_date, batch_id, res.status, None,
                                                    len(res.files), loaded_at)])
-            kill_point(f"ingest:{system}/{res.delivery}")
+            kill_point(f"ingest:{system}/{res.delivery}", self.settings)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import unicodedata
 
-from onesource.ids import my_number_valid
-from onesource.keys import KeyError_, load_or_create_key  # noqa: F401 - KeyError_ re-exported
-from onesource.settings import Settings, get_settings
+from onesource.core.ids import my_number_valid
+from onesource.core.keys import KeyError_, load_or_create_key  # noqa: F401 - KeyError_ re-exported
+from onesource.core.settings import Settings, get_settings
 
 KEY_FILE = "my_number.key"
 TOKEN_VERSION = b"onesource/my_number/v1"
 IDENTITY_DOMAIN = "identity"
-# 12 digits (ASCII or full-width) not part of a longer digit run: the shape of a 個人番号
-_TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
 
 
 def load_key(settings: Settings | None = None) -> bytes:
@@ -63,10 +60,3 @@ def normalize_digits(value: object) -> str:
     text = unicodedata.normalize("NFKC", str(value)).strip()
     return text.replace("-", "").replace(" ", "")
 
-
-def mask_my_numbers(text: str) -> str:
-    """Any 12-digit run in free text (raw lines for quarantine, error messages) blanked out."""
-    return _TWELVE_DIGITS.sub("************", text)
-
-
-MASKED = "[個人番号: masked]"

@@ -1,20 +1,49 @@
-"""A refresh in one process: ingest the new deliveries, staging, linkage, the marts, a release.
+"""The refresh sequence, defined once: ingest → staging → linkage → marts → publish → release.
 
-``onesource refresh`` is the daily run without the Dagster UI (a cron line or a job runner calls it);
-``onesource link`` is the same without the ingestion. Running the stages in one process pays dbt's
-start-up (about 3 seconds of imports) once; each stage still commits on its own, so a crash in any of
-them leaves the lake at the previous stage, and running the refresh again finishes the work (see
-tests/test_recovery.py). The release is marked only when every stage succeeded.
+Every way of running the platform calls these stages: ``onesource refresh`` and ``onesource build`` (the
+whole sequence in one process), Dagster's assets, jobs, sensors and schedules (each asset is one stage,
+or the part of a dbt stage it stands for), the tests' city fixture and ``bench/``. Nothing else spells
+the order or a stage's dbt selection.
+
+Each stage commits on its own, so a crash leaves the lake at the previous stage and running the
+refresh again finishes the work (tests/test_recovery.py); the release is marked only when every stage
+before it succeeded. Running the stages in one process pays dbt's start-up once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from onesource.settings import Settings
+from onesource.core import lake
+from onesource.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from identity.linkage import LinkageResult
+    from ingestion.pipeline import DeliveryResult, IngestReport
+    from onesource.core.releases import Release
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    description: str
+    dbt_select: str | None = None  # the dbt models a dbt stage builds (dbt's selection syntax)
+
+
+INGEST = Stage("ingest", "closed deliveries into bronze and quarantine, one lake transaction each")
+STAGING = Stage("staging", "normalized staging models and the linkage inputs",
+                dbt_select="staging intermediate.identity")
+LINKAGE = Stage("linkage", "名寄せ: stable person_id and business_id per source record")
+MARTS = Stage("marts", "golden records, department marts, once-only, KPIs, open-data aggregates",
+              dbt_select="marts intermediate.once_only")
+PUBLISH = Stage("publish", "open-data files with their DCAT catalog, and the dashboards")
+RELEASE = Stage("release", "the snapshot in which every mart is complete: what the API serves")
+SEQUENCE: tuple[Stage, ...] = (INGEST, STAGING, LINKAGE, MARTS, PUBLISH, RELEASE)
+DBT_STAGES: tuple[Stage, ...] = tuple(s for s in SEQUENCE if s.dbt_select)
 
 
 class RefreshFailed(RuntimeError):
@@ -23,55 +52,132 @@ class RefreshFailed(RuntimeError):
         self.stage = stage
 
 
+# -- the stages, one function each ------------------------------------------------------------------
+def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = None,
+           run_expectations: bool = True,
+           on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
+    """Every closed delivery under ``landing`` not loaded yet, and the contract database's changes."""
+    from ingestion.pipeline import ingest as run
+
+    return run(landing, settings, systems=list(systems) if systems else None, run_expectations=run_expectations,
+               on_delivery=on_delivery)
+
+
+def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[str]) -> list[DeliveryResult]:
+    """These delivery days (YYYYMMDD) of one system, in date order (Dagster's daily partitions)."""
+    from ingestion.pipeline import Ingestor
+
+    ing = Ingestor(settings)
+    try:
+        return ing.ingest_days(landing, system, list(days))
+    finally:
+        ing.con.close()
+
+
+def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None = None, check: bool = True) -> Any:
+    """``dbt build`` of a dbt stage (or of ``selection``, dbt arguments a caller computed for a subset of it)
+    in this process; returns dbt's result. Raises RefreshFailed when a model or a test failed (``check``), or
+    when dbt could not run at all."""
+    from onesource.core.dbt import run_dbt
+
+    if stage.dbt_select is None:
+        raise ValueError(f"stage {stage.name} runs no dbt")
+    args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
+    result = run_dbt(args, settings)
+    if result.exception is not None or (check and not result.success):
+        failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
+                  if str(r.status) not in ("success", "pass", "skipped")]
+        raise RefreshFailed(stage.name, "dbt build failed" + (f" ({', '.join(failed[:5])})" if failed else
+                                                               " (see the dbt log)"))
+    return result
+
+
+def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, LinkageResult]]:
+    """Link persons and businesses: new and changed records onto the known clusters (``incremental``), or
+    retrain and re-cluster everything (a full relink)."""
+    from identity.run import link_all
+
+    con = lake.connect(settings)
+    try:
+        return link_all(con, settings, incremental=incremental)
+    finally:
+        con.close()
+
+
+def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, Path]:
+    from publish.opendata import publish as run
+
+    con = lake.connect(settings)
+    try:
+        return run(con, (out or settings.home) / "opendata")
+    finally:
+        con.close()
+
+
+def publish_dashboards(settings: Settings, out: Path | None = None) -> dict[str, Path]:
+    from publish.dashboards import build
+
+    con = lake.connect(settings, read_only=True)
+    try:
+        return build(con, (out or settings.home) / "dashboards")
+    finally:
+        con.close()
+
+
+def publish(settings: Settings, out: Path | None = None) -> dict[str, Path]:
+    """The open-data files with their catalog, then the dashboards (under ``out``, default the home)."""
+    return {**publish_opendata(settings, out), **publish_dashboards(settings, out)}
+
+
+def release(settings: Settings, note: str) -> Release:
+    """Record the lake's current snapshot as a release (the marts in it are complete)."""
+    from onesource.core.releases import mark_release
+
+    con = lake.connect(settings)
+    try:
+        return mark_release(con, note)
+    finally:
+        con.close()
+
+
+# -- the whole sequence -----------------------------------------------------------------------------
 @dataclass
 class RefreshReport:
     stages: list[tuple[str, float]] = field(default_factory=list)  # (stage, seconds)
-    ingest: object | None = None  # ingestion.pipeline.IngestReport
+    ingest: IngestReport | None = None
     linkage: dict = field(default_factory=dict)  # entity -> (run_id, LinkageResult)
-    release: object | None = None  # onesource.releases.Release
+    published: dict[str, Path] = field(default_factory=dict)
+    release: Release | None = None
 
 
-def run_refresh(settings: Settings, landing: Path | None = None, incremental: bool = True,
-                run_expectations: bool = True, note: str = "onesource refresh",
+def run_refresh(settings: Settings | None = None, landing: Path | None = None, incremental: bool = True,
+                run_expectations: bool = True, note: str = "onesource refresh", publish_to: Path | None = None,
                 on_stage: Callable[[str, float], None] | None = None) -> RefreshReport:
-    """Ingest ``landing`` (when given), build staging, link (``incremental``: new and changed records onto
-    the known clusters), build the marts and mark a release. Raises RefreshFailed naming the stage."""
-    from identity.run import link_all
-    from onesource import lake
-    from onesource.dbt import run_dbt
-    from onesource.releases import mark_release
-
+    """Run the sequence: ingest ``landing`` (skipped when None), staging, linkage (``incremental`` or a full
+    relink), marts, publish, release. Raises RefreshFailed naming the stage that failed."""
+    settings = settings or get_settings()
     report = RefreshReport()
-
-    def timed(name: str, fn: Callable[[], object]) -> object:
+    steps: dict[str, Callable[[], Any]] = {
+        INGEST.name: lambda: _ingest_or_fail(settings, landing, run_expectations, report),
+        STAGING.name: lambda: dbt_build(settings, STAGING),
+        LINKAGE.name: lambda: report.linkage.update(link(settings, incremental=incremental)),
+        MARTS.name: lambda: dbt_build(settings, MARTS),
+        PUBLISH.name: lambda: report.published.update(publish(settings, publish_to)),
+        RELEASE.name: lambda: setattr(report, "release", release(settings, note)),
+    }
+    for stage in SEQUENCE:
+        if stage is INGEST and landing is None:
+            continue
         t0 = time.perf_counter()
-        out = fn()
-        report.stages.append((name, round(time.perf_counter() - t0, 1)))
+        steps[stage.name]()
+        report.stages.append((stage.name, round(time.perf_counter() - t0, 1)))
         if on_stage:
             on_stage(*report.stages[-1])
-        return out
-
-    def dbt_build(*select: str) -> None:
-        if not run_dbt(["build", "--select", *select], settings).success:
-            raise RefreshFailed("dbt", f"dbt build --select {' '.join(select)} failed (see the dbt log)")
-
-    def with_lake(fn):
-        con = lake.connect(settings)
-        try:
-            return fn(con)
-        finally:
-            con.close()
-
-    if landing is not None:
-        from ingestion.pipeline import ingest
-
-        report.ingest = timed("ingest", lambda: ingest(landing, settings, run_expectations=run_expectations))
-        if report.ingest.failed:
-            names = ", ".join(f"{d.system}/{d.delivery}" for d in report.ingest.failed)
-            raise RefreshFailed("ingest", f"deliveries failed: {names}")
-    timed("staging", lambda: dbt_build("staging", "intermediate"))
-    report.linkage = timed("linkage", lambda: with_lake(lambda con: link_all(con, settings,
-                                                                            incremental=incremental)))
-    timed("marts", lambda: dbt_build("marts"))
-    report.release = timed("release", lambda: with_lake(lambda con: mark_release(con, note)))
     return report
+
+
+def _ingest_or_fail(settings: Settings, landing: Path, run_expectations: bool, report: RefreshReport) -> None:
+    report.ingest = ingest(settings, landing, run_expectations=run_expectations)
+    if report.ingest.failed:
+        names = ", ".join(f"{d.system}/{d.delivery}" for d in report.ingest.failed)
+        raise RefreshFailed(INGEST.name, f"deliveries failed: {names}")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from onesource.lake import LAKE_ALIAS as L
-from onesource.towns import CITY, LG_CODE, PREFECTURE
+from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.towns import CITY, LG_CODE, PREFECTURE
 
 SUPPRESSED = "X"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"

@@ -59,26 +59,12 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def build_lake(landing: Path) -> None:
-    """Ingest a landing zone and build the whole one source: staging, linkage, marts."""
-    from identity.run import link_all
-    from ingestion.pipeline import ingest
-    from onesource import lake
-    from onesource.dbt import run_dbt
-    from onesource.releases import mark_release
-    from onesource.settings import get_settings
+    """Ingest a landing zone and build the whole one source through the refresh sequence: staging, linkage,
+    marts, open data, dashboards, a release."""
+    from onesource.core.settings import get_settings
+    from onesource.refresh import run_refresh
 
-    ingest(landing, run_expectations=False)
-    for select in (["staging", "intermediate"], None, ["marts"]):
-        if select is None:
-            con = lake.connect()
-            link_all(con, get_settings())
-            con.close()
-            continue
-        result = run_dbt(["build", "--select", *select])
-        assert result.success, [str(r.message) for r in result.result if r.status not in ("success", "pass")]
-    con = lake.connect()
-    mark_release(con, "tests: build_lake")
-    con.close()
+    run_refresh(get_settings(), landing, incremental=False, run_expectations=False, note="tests: build_lake")
 
 
 @contextlib.contextmanager

@@ -1,4 +1,4 @@
-"""The onesource command: --help everywhere, simulate with a summary line, clear errors."""
+"""The onesource command and the simulator's: --help everywhere, simulate with a summary line, clear errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from onesource.cli import app
+from onesource.simulator.cli import app as simulator_app
 
 runner = CliRunner()
-COMMANDS = ["setup", "simulate", "demo"]
+COMMANDS = ["setup", "refresh", "build", "demo", "ui"]
 
 
 def test_help_on_every_command():
@@ -29,11 +30,13 @@ def test_installed_entry_point():
     if not exe.exists():
         pytest.skip("onesource is not installed in this interpreter's environment")
     res = subprocess.run([str(exe), "--help"], capture_output=True, text=True)
-    assert res.returncode == 0 and "simulate" in res.stdout
+    assert res.returncode == 0 and "refresh" in res.stdout
+    sim = subprocess.run([str(exe.parent / "onesource-simulate"), "--help"], capture_output=True, text=True)
+    assert sim.returncode == 0 and "city" in sim.stdout
 
 
 def test_simulate_prints_a_one_line_summary(tmp_path):
-    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
+    res = runner.invoke(simulator_app, ["city", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
                               "--residents", "300", "--days", "1", "--seed", "9"])
     assert res.exit_code == 0, res.output
     last = res.stdout.strip().splitlines()[-1]
@@ -44,7 +47,7 @@ def test_simulate_prints_a_one_line_summary(tmp_path):
 def test_simulate_refuses_a_used_landing_zone(tmp_path):
     (tmp_path / "l").mkdir()
     (tmp_path / "l" / "x").write_text("x")
-    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t")])
+    res = runner.invoke(simulator_app, ["city", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t")])
     assert res.exit_code == 2
     assert "not empty" in res.output
 
@@ -52,7 +55,7 @@ def test_simulate_refuses_a_used_landing_zone(tmp_path):
 def test_simulate_reads_a_config_file(tmp_path):
     cfg = tmp_path / "sim.yaml"
     cfg.write_text("residents: 250\ndays: 0\nnoise:\n  fullwidth: 0.0\n", encoding="utf-8")
-    res = runner.invoke(app, ["simulate", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
+    res = runner.invoke(simulator_app, ["city", "--landing", str(tmp_path / "l"), "--truth", str(tmp_path / "t"),
                               "--config", str(cfg), "--residents", "250", "--days", "0"])
     assert res.exit_code == 0, res.output
     import json

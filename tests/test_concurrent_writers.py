@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from onesource import lake
-from onesource.releases import mart_checksums
+from onesource.core import lake
+from onesource.core.releases import mart_checksums
 from tests.conftest import build_lake, platform_at
 from tests.test_time_travel import _first_days
 

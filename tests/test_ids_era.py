@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from onesource.era import EraDateError, format_free, parse_era7, parse_free_date, to_era7, FREE_FORMS
-from onesource.ids import atena_valid, houjin_valid, make_atena, make_houjin_bango, make_my_number, my_number_valid
+from onesource.core.era import EraDateError, format_free, parse_era7, parse_free_date, to_era7, FREE_FORMS
+from onesource.core.ids import atena_valid, houjin_valid, make_atena, make_houjin_bango, make_my_number, my_number_valid
 
 
 def test_spec_examples():

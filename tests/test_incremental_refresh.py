@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from onesource import lake
-from onesource.dbt import run_dbt
-from onesource.releases import mart_checksums
+from onesource.core import lake
+from onesource.core.dbt import run_dbt
+from onesource.core.releases import mart_checksums
 from tests.conftest import platform_at
 from tests.test_time_travel import _first_days
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_incremental_refreshes_equal_a_full_rebuild(city, tmp_path):
     from onesource.refresh import run_refresh
-    from onesource.settings import get_settings
+    from onesource.core.settings import get_settings
 
     refreshes = 3
     with platform_at(tmp_path):

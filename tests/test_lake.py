@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from onesource import lake
-from onesource.settings import Settings, get_settings, mask_dsn
+from onesource.core import lake
+from onesource.core.settings import Settings, get_settings, mask_dsn
 
 
 def _roundtrip(settings: Settings) -> None:

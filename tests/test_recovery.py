@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from onesource import lake
-from onesource.faults import ENV
-from onesource.releases import mart_checksums
+from onesource.core import lake
+from onesource.core.faults import ENV
+from onesource.core.releases import mart_checksums
 from tests.conftest import platform_at
 
 pytestmark = pytest.mark.slow

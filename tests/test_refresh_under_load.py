@@ -15,8 +15,8 @@ import pytest
 
 from api.clients import register_client
 from api.store import Store
-from onesource import lake
-from onesource.releases import latest_release
+from onesource.core import lake
+from onesource.core.releases import latest_release
 from tests.api.test_serve import _free_port
 from tests.conftest import build_lake, platform_at
 from tests.test_time_travel import _first_days

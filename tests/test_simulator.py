@@ -17,8 +17,8 @@ import openpyxl
 import psycopg
 import pytest
 
-from onesource.era import EraDateError, parse_era7
-from onesource.ids import atena_valid, houjin_valid, my_number_valid
+from onesource.core.era import EraDateError, parse_era7
+from onesource.core.ids import atena_valid, houjin_valid, my_number_valid
 from onesource.simulator import SimConfig, SimulationError, simulate
 from onesource.simulator.systems.juki import COLUMNS as JUKI_COLUMNS
 from onesource.simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
@@ -451,7 +451,7 @@ def test_same_seed_identical_across_processes_and_hash_seeds(tmp_path):
     for hash_seed in ("1", "2"):
         root = tmp_path / hash_seed
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        subprocess.run([sys.executable, "-m", "onesource.cli", "simulate", "--landing", str(root / "landing"),
+        subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(root / "landing"),
                         "--truth", str(root / "truth"), "--residents", "700", "--days", "2", "--seed", "13"],
                        check=True, capture_output=True, env=env)
         digests.append(_tree_digest(root))

@@ -9,9 +9,9 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from onesource import lake
+from onesource.core import lake
 from onesource.cli import app
-from onesource.releases import latest_release, mart_checksums
+from onesource.core.releases import latest_release, mart_checksums
 from tests.api.conftest import running_api
 from tests.conftest import build_lake, platform_at
 

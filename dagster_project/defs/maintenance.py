@@ -1,6 +1,4 @@
-"""The lake's retention policy as a nightly job (onesource/maintenance.py), after the night's release."""
-
-from __future__ import annotations
+"""The lake's retention policy as a nightly job (onesource/core/maintenance.py), after the night's release."""
 
 import dagster as dg
 
@@ -8,9 +6,9 @@ import dagster as dg
 @dg.op(description="Keep every release; expire the snapshots between releases older than "
                    "ONESOURCE_SNAPSHOT_KEEP_DAYS; delete the files only they used; merge small files.")
 def apply_retention_policy(context) -> None:
-    from onesource import lake
-    from onesource.maintenance import maintain
-    from onesource.settings import get_settings
+    from onesource.core import lake
+    from onesource.core.maintenance import maintain
+    from onesource.core.settings import get_settings
 
     settings = get_settings()
     con = lake.connect(settings)

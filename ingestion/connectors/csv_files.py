@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ingestion.connectors import FileRead, RawRow, header_mapping, iter_lines
 from ingestion.contracts import Table
-from ingestion.tokens import mask_my_numbers
+from onesource.core.masking import mask_my_numbers
 
 
 def _split(line: str, width: int) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingestion.connectors import DeliveryError, FileRead, RawRow
 from ingestion.contracts import Contract, Table
-from onesource.settings import mask_dsn
+from onesource.core.settings import mask_dsn
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from ingestion.connectors import FileRead, RawRow, iter_lines
 from ingestion.contracts import Table
-from ingestion.tokens import mask_my_numbers
+from onesource.core.masking import mask_my_numbers
 
 _MISSING = object()
 

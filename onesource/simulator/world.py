@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from onesource.ids import make_atena, make_houjin_bango, make_my_number
+from onesource.core.ids import make_atena, make_houjin_bango, make_my_number
 from onesource.simulator.config import SimConfig
-from onesource.towns import load_towns
+from onesource.core.towns import load_towns
 from onesource.simulator.names import (
     BIZ_PLACE,
     BIZ_TRADE,

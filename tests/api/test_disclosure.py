@@ -7,7 +7,7 @@ import json
 import time
 
 from api.catalog import load_catalog
-from onesource import lake
+from onesource.core import lake
 
 
 def _lake_person(snapshot: int, person_id: str) -> dict:

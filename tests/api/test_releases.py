@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from onesource import lake
-from onesource.releases import latest_release, mark_release
+from onesource.core import lake
+from onesource.core.releases import latest_release, mark_release
 from tests.api.conftest import running_api
 from tests.conftest import SHARED, build_lake, platform_at
 

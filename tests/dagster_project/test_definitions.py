@@ -54,7 +54,7 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
     assert any(c.name == "linkage_quality" for c in graph.asset_check_keys)
     sensors = {s.name for s in defs.sensors}
     assert sensors == {f"{s}_deliveries" for s, c in contracts().items() if c.connector != "database"} | {
-        "keiyaku_changes"}
+        "keiyaku_changes", "refresh_after_loads"}
     assert {s.name for s in defs.schedules} == {"nightly", "lake_maintenance_nightly"}
     nightly = next(s for s in defs.schedules if s.name == "nightly")
     # the nightly run relinks everything; runs after deliveries default to incremental linkage
@@ -111,8 +111,8 @@ def test_build_fails_naming_the_asset_and_the_delivery(tmp_path):
 def test_lake_maintenance_job_keeps_every_release(built_city):
     """The nightly retention job runs on a built lake (merging its files changes no row): every release and the
     marts stay as they were."""
-    from onesource import lake
-    from onesource.releases import mart_checksums
+    from onesource.core import lake
+    from onesource.core.releases import mart_checksums
     from tests.conftest import platform_at
 
     with platform_at(built_city):

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from dagster_project import ui
-from onesource.settings import REPO_ROOT, Settings
+from onesource.core.settings import REPO_ROOT, Settings
 from tests.conftest import SHARED
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -166,7 +166,7 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    from onesource import lake
+    from onesource.core import lake
 
     con = lake.connect(settings, read_only=True)
     loaded = {r[0] for r in con.execute("select delivery from lake.ops.deliveries where system = 'juki' "

@@ -15,7 +15,7 @@ from identity.normalize import (
     phone_key,
     split_name,
 )
-from onesource.towns import load_towns
+from onesource.core.towns import load_towns
 
 
 @pytest.mark.parametrize(("variant", "standard"), [

@@ -9,7 +9,7 @@ import pytest
 from ingestion import fields
 from ingestion.contracts import contracts
 from ingestion.tokens import Tokenizer
-from onesource.ids import make_atena, make_my_number
+from onesource.core.ids import make_atena, make_my_number
 
 
 def _col(table: str, name: str):

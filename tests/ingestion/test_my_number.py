@@ -16,10 +16,11 @@ import pytest
 
 from ingestion.contracts import contracts
 from ingestion.pipeline import ingest
-from ingestion.tokens import Tokenizer, load_key, mask_my_numbers
-from onesource import lake
-from onesource.ids import make_my_number, my_number_valid
-from onesource.settings import get_settings
+from ingestion.tokens import Tokenizer, load_key
+from onesource.core.masking import mask_my_numbers
+from onesource.core import lake
+from onesource.core.ids import make_my_number, my_number_valid
+from onesource.core.settings import get_settings
 from tests.conftest import REPO
 from tests.fixtures import handmade
 

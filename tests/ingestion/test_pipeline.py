@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ingestion.pipeline import ingest
-from onesource import lake
-from onesource.faults import ENV as FAULT_ENV
+from onesource.core import lake
+from onesource.core.faults import ENV as FAULT_ENV
 from tests.conftest import REPO, SHARED
 from tests.fixtures import handmade
 from tests.ingestion.reconcile import assert_reconciles, load_manifest
@@ -221,7 +221,7 @@ def test_load_killed_half_way_leaves_nothing_and_rerun_equals_uninterrupted(tmp_
 
 
 def _connect(home: Path, keys: Path):
-    from onesource.settings import Settings
+    from onesource.core.settings import Settings
 
     return lake.connect(Settings(home=home, keys_dir_override=keys))
 

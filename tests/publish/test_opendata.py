@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from onesource import lake
+from onesource.core import lake
 from publish.opendata import BANDS, SEXES, SUPPRESSED, Table, publish, recoverable, suppress
 
 

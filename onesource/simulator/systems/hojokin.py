@@ -7,7 +7,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from onesource.ids import houjin_valid, my_number_valid
+from onesource.core.ids import houjin_valid, my_number_valid
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import (
     FileStats,

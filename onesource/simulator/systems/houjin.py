@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 
-from onesource.ids import houjin_valid
+from onesource.core.ids import houjin_valid
 from onesource.simulator.names import CORP_FORMS
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, fullwidth

@@ -6,8 +6,8 @@ import datetime as dt
 
 import jaconv
 
-from onesource.era import to_era7
-from onesource.ids import atena_valid, my_number_valid
+from onesource.core.era import to_era7
+from onesource.core.ids import atena_valid, my_number_valid
 from onesource.simulator.names import SURNAMES
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, given_kanji, kana_parts, registered_surname

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jaconv
 
-from onesource.ids import houjin_valid
-from onesource.settings import mask_dsn
+from onesource.core.ids import houjin_valid
+from onesource.core.settings import mask_dsn
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, address_text, iso_jst, phone_text
 from onesource.simulator.systems.houjin import form_variants

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 
-from onesource.era import FREE_FORMS, format_free, to_excel_serial
-from onesource.ids import atena_valid
+from onesource.core.era import FREE_FORMS, format_free, to_excel_serial
+from onesource.core.ids import atena_valid
 from onesource.simulator.names import NURSERIES
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import (

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import random
 
-from onesource.ids import atena_valid
+from onesource.core.ids import atena_valid
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output
 from onesource.simulator.world import Event, Person, World, stable_seed

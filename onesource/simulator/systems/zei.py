@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from onesource.ids import atena_valid
+from onesource.core.ids import atena_valid
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, address_text, fullwidth, person_kana, person_name
 from onesource.simulator.systems.juki import BAD_BYTES, birth_era7

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
@@ -63,6 +63,16 @@ class Settings(BaseSettings):
                                                  description="Rate of unauthenticated requests per address.")
     snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
                                       "snapshots between releases (every release is kept).")
+    landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
+                                 "(unset: home/landing).")
+    partitions_start: str = Field(default="2026-09-01", description="First daily partition of the bronze "
+                                  "assets in Dagster (YYYY-MM-DD).")
+    truth_dir_override: Path | None = Field(default=None, alias="ONESOURCE_TRUTH_DIR", description="Truth files "
+                                            "for the linkage-quality asset check (simulated cities only).")
+    ui_strict: bool = Field(default=False, description="`onesource ui` exits with the webserver's exit code "
+                            "(tests), instead of 0 after Ctrl-C.")
+    fault_kill_at: str | None = Field(default=None, description="Recovery tests only: SIGKILL the process at "
+                                      "this named point (onesource/core/faults.py).")
     duckdb_memory_limit: str = Field(default="6GB")
     link_memory_limit: str = Field(default="2GB", description="DuckDB memory of the linkage's working database "
                                    "(Splink spills to a temporary folder beyond it).")
@@ -110,11 +120,13 @@ class Settings(BaseSettings):
 
     @property
     def landing_dir(self) -> Path:
-        return self.home / "landing"
+        return self.landing or self.home / "landing"
 
     @property
     def truth_dir(self) -> Path:
-        return self.home / "truth"
+        """Where the demo writes the simulated city's truth files, and where the linkage-quality check
+        looks for them."""
+        return self.truth_dir_override or self.home / "truth"
 
 
 def get_settings() -> Settings:

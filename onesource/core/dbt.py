@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from onesource import faults, lake
-from onesource.settings import REPO_ROOT, Settings, get_settings
+from onesource.core import faults, lake
+from onesource.core.settings import REPO_ROOT, Settings, get_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
 
@@ -35,9 +35,11 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     }
 
 
-def _fault_callback(event) -> None:
-    if event.info.name == "NodeFinished":
-        faults.kill_point(f"dbt:{event.data.node_info.node_name}")
+def _fault_callback(settings: Settings) -> Callable:
+    def callback(event) -> None:
+        if event.info.name == "NodeFinished":
+            faults.kill_point(f"dbt:{event.data.node_info.node_name}", settings)
+    return callback
 
 
 def run_dbt(args: Sequence[str], settings: Settings | None = None):
@@ -50,9 +52,9 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    callbacks = [_fault_callback] if faults.armed() else []
+    hooks = [_fault_callback(settings)] if faults.armed(settings) else []
     try:
-        return dbtRunner(callbacks=callbacks).invoke(list(args))
+        return dbtRunner(callbacks=hooks).invoke(list(args))
     finally:
         for k, v in saved.items():
             if v is None:

@@ -12,7 +12,7 @@ import stat
 
 from pydantic import SecretStr
 
-from onesource.settings import Settings
+from onesource.core.settings import Settings
 
 
 class KeyError_(RuntimeError):

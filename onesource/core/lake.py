@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from onesource.settings import Settings, get_settings
+from onesource.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

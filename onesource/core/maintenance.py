@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from onesource.lake import LAKE_ALIAS as L
+from onesource.core.lake import LAKE_ALIAS as L
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Bronze: one asset per contract table, daily partitions per delivery, thin wrappers over ingestion/."""

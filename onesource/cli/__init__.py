@@ -1,0 +1,23 @@
+"""The ``onesource`` command line: one module per command group, assembled here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from onesource.cli import identity, lakeops, pipeline, serving
+
+app = typer.Typer(help="OneSource: the data platform of Ichikawa City (市川市, 122033).", no_args_is_help=True,
+                  add_completion=False)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+for group in (pipeline, lakeops, identity, serving):
+    group.register(app)

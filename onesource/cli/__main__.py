@@ -1,0 +1,3 @@
+from onesource.cli import app
+
+app()

@@ -1,0 +1,3 @@
+from onesource.simulator.cli import app
+
+app()
