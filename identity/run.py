@@ -84,7 +84,7 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     config = config or LinkageConfig()
     entity = spec.entity
     ensure_tables(con, entity)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     model = _last_model(con, entity) if incremental else None
     mode = "incremental" if model else "full"
     replaced: list[str] | None = None
@@ -173,7 +173,7 @@ def import_decisions(con: duckdb.DuckDBPyConnection, path: Path, entity: str = "
                 raise ValueError(f"{path.name} line {n}: need unique_id_l, unique_id_r and decision in {DECISIONS}")
             a, b = sorted((rec["unique_id_l"].strip(), rec["unique_id_r"].strip()))
             rows.append((a, b, decision, rec.get("reviewer") or None, rec.get("note") or None,
-                         dt.datetime.now(dt.timezone.utc)))
+                         dt.datetime.now(dt.UTC)))
     if rows:
         con.executemany(f"insert into {L}.identity.{entity}_review_decisions values (?, ?, ?, ?, ?, ?)", rows)
     return len(rows)

@@ -123,4 +123,4 @@ def watermarks(con: duckdb.DuckDBPyConnection, system: str) -> dict[str, tuple[s
 
 def record_failure(con: duckdb.DuckDBPyConnection, res) -> None:
     insert(con, "ops.deliveries", [(res.system, res.delivery, None, f"{res.system}/{res.delivery}", "failed",
-                                    res.error, 0, dt.datetime.now(dt.timezone.utc))])
+                                    res.error, 0, dt.datetime.now(dt.UTC))])

@@ -18,169 +18,25 @@ import logging
 import re
 import time
 import traceback
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
 
 import duckdb
-import pyarrow as pa
 
-from ingestion import ledger
-from ingestion.connectors import DeliveryError, FileRead, RawRow, database, reader_for
-from ingestion.contracts import Contract, Table, contracts
-from ingestion.fields import parser_for
+from ingestion import ledger, watermarks
+from ingestion.batch import Batch, sha256_file
+from ingestion.connectors import DeliveryError, database, reader_for
+from ingestion.contracts import Contract, contracts
+from ingestion.reports import DeliveryResult, FileResult, IngestReport
 from ingestion.tokens import Tokenizer, load_key
-from onesource.core.masking import MASKED, mask_my_numbers
 from onesource.core import lake
 from onesource.core.faults import kill_point
+from onesource.core.masking import mask_my_numbers
 from onesource.core.settings import Settings, get_settings, mask_dsn
 
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
-# fault injection for the kill-and-rerun test: SIGKILL this process just before committing that delivery
-
-ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
-          "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
-
-
-@dataclass
-class FileResult:
-    file: str
-    table: str
-    sha256: str
-    status: str  # loaded | resend_skipped
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    fields_flagged: int = 0
-    unknown_columns: list[str] = field(default_factory=list)
-
-
-@dataclass
-class DeliveryResult:
-    system: str
-    delivery: str  # YYYYMMDD, or the database read's label
-    status: str  # loaded | resend | failed | waiting
-    files: list[FileResult] = field(default_factory=list)
-    error: str | None = None
-    expectations_failed: int = 0
-    seconds: float = 0.0
-    seconds_expectations: float = 0.0
-    started: float = field(default=0.0, repr=False)
-
-    @property
-    def rows(self) -> Counter:
-        c: Counter = Counter()
-        for f in self.files:
-            c.update(read=f.rows_read, loaded=f.rows_loaded, quarantined=f.rows_quarantined, flagged=f.fields_flagged)
-        return c
-
-
-@dataclass
-class IngestReport:
-    deliveries: list[DeliveryResult] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[DeliveryResult]:
-        return [d for d in self.deliveries if d.status == "failed"]
-
-    def by_system(self) -> dict[str, Counter]:
-        out: dict[str, Counter] = {}
-        for d in self.deliveries:
-            c = out.setdefault(d.system, Counter())
-            c.update(d.rows)
-            c[f"deliveries_{d.status}"] += 1
-            c["expectations_failed"] += d.expectations_failed
-        return out
-
-
-class _Batch:
-    """The rows of one table within one delivery, column by column."""
-
-    def __init__(self, table: Table, tokenizer: Tokenizer) -> None:
-        self.table = table
-        self.parsers = {c.name: parser_for(c, tokenizer) for c in table.columns}
-        self.key_cols = table.key_columns
-        key_names = set(table.record_key)
-        self.other = [(c.name, c.bronze_name, c.parse == "my_number", self.parsers[c.name])
-                      for c in table.columns if c.name not in key_names]
-        self.cols: dict[str, list] = {name: [] for name, _ in table.bronze_columns()}
-        self.quarantine: list[tuple] = []
-        self.issues: list[tuple] = []
-        self.mask = mask_my_numbers if table.has_my_number else (lambda s: s)
-
-    def add_file(self, rel: str, sha: str, read: FileRead, meta: tuple) -> FileResult:
-        system, delivery_date, batch_id, loaded_at = meta
-        res = FileResult(file=rel, table=self.table.name, sha256=sha, status="loaded",
-                         unknown_columns=list(read.unknown_columns))
-        cols, mask = self.cols, self.mask
-        qrow = self.quarantine.append
-        irow = self.issues.append
-        other_cols = [(cols[b], name, is_mn, p) for name, b, is_mn, p in self.other]
-        key_cols = [(c, cols[c.bronze_name], self.parsers[c.name]) for c in self.key_cols]
-        overflow, m_line = cols["_overflow"], cols["_line"]
-        n_loaded = 0
-        for r in read.rows:
-            res.rows_read += 1
-            if r.error is not None:
-                qrow((batch_id, system, self.table.name, delivery_date, rel, sha, r.line, *r.error, r.raw, loaded_at))
-                continue
-            v = r.values
-            keys = []
-            bad = None
-            for c, _lst, p in key_cols:
-                val, reason = p(v.get(c.name))
-                if reason is None and val is None:
-                    reason = "missing_key"
-                if reason is not None:
-                    bad = (reason, c.name)
-                    break
-                keys.append(val)
-            if bad is not None:
-                qrow((batch_id, system, self.table.name, delivery_date, rel, sha, r.line, bad[0], bad[1], None,
-                      mask(r.raw), loaded_at))
-                continue
-            record_key = ":".join(str(k) for k in keys)
-            for (_c, lst, _p), val in zip(key_cols, keys):
-                lst.append(val)
-            for lst, name, is_mn, p in other_cols:
-                raw = v.get(name)
-                val, reason = p(raw)
-                if reason is not None:
-                    shown = MASKED if is_mn else mask(str(raw))[:500]
-                    irow((batch_id, system, self.table.name, delivery_date, rel, r.line, record_key, name, reason,
-                          shown, loaded_at))
-                    res.fields_flagged += 1
-                lst.append(val)
-            overflow.append(json.dumps(r.extra, ensure_ascii=False, default=str) if r.extra else None)
-            m_line.append(r.line)
-            n_loaded += 1
-        for name, value in (("_system", system), ("_delivery_date", delivery_date), ("_file", rel),
-                            ("_file_sha256", sha), ("_batch_id", batch_id), ("_loaded_at", loaded_at)):
-            cols[name].extend([value] * n_loaded)
-        res.rows_loaded = n_loaded
-        res.rows_quarantined = res.rows_read - n_loaded
-        if res.rows_read != res.rows_loaded + res.rows_quarantined:  # pragma: no cover - by construction
-            raise RuntimeError(f"{rel}: rows read != loaded + quarantined")
-        return res
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.cols["_line"])
-
-    def arrow(self) -> pa.Table:
-        types = dict(self.table.bronze_columns())
-        return pa.table({name: pa.array(values, type=ARROW_TYPES[types[name]]) for name, values in self.cols.items()})
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Ingestor:
@@ -263,9 +119,9 @@ class Ingestor:
         delivery_date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
         batch_id = f"{system}/{day}"
         res = DeliveryResult(system, day, "loaded", started=time.perf_counter())
-        loaded_at = dt.datetime.now(dt.timezone.utc)
+        loaded_at = dt.datetime.now(dt.UTC)
         meta = (system, delivery_date, batch_id, loaded_at)
-        batches: dict[str, _Batch] = {}
+        batches: dict[str, Batch] = {}
         try:
             files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != SUCCESS)
             known = ledger.loaded_files(self.con, system)
@@ -279,7 +135,7 @@ class Ingestor:
                     res.files.append(FileResult(rel, table.name, sha, "resend_skipped"))
                     continue
                 read = reader_for(contract.connector)(path, table, rel)
-                batch = batches.get(table.name) or batches.setdefault(table.name, _Batch(table, self.tokenizer))
+                batch = batches.get(table.name) or batches.setdefault(table.name, Batch(table, self.tokenizer))
                 res.files.append(batch.add_file(rel, sha, read, meta))
             if res.files and all(f.status == "resend_skipped" for f in res.files):
                 res.status = "resend"
@@ -300,30 +156,13 @@ class Ingestor:
         try:
             marks = ledger.watermarks(self.con, contract.system)
             reads = database.read_tables(contract, source, {t: w for t, (w, _k) in marks.items()})
-            loaded_at = dt.datetime.now(dt.timezone.utc)
-            batches: dict[str, _Batch] = {}
-            new_marks: dict[str, tuple[str, list[str]]] = {}
-            newest: list[str] = []
-            for table in contract.tables:
-                read = reads[table.name]
-                mark, at_mark = marks.get(table.name, (None, set()))
-                key = table.key_columns[0].name
-                wm_col = str(table.options.get("watermark", "updated_at"))
-                # rows at the watermark itself are read again; those already loaded are dropped here
-                read.rows = [r for r in read.rows
-                             if not (str(r.values.get(wm_col)) == mark and str(r.values.get(key)) in at_mark)]
-                if not read.rows:
-                    continue
-                wm = max(str(r.values.get(wm_col)) for r in read.rows)
-                keys_at = sorted({str(r.values.get(key)) for r in read.rows if str(r.values.get(wm_col)) == wm})
-                if wm == mark:
-                    keys_at = sorted(set(keys_at) | at_mark)
-                new_marks[table.name] = (wm, keys_at)
-                newest.append(wm)
+            loaded_at = dt.datetime.now(dt.UTC)
+            batches: dict[str, Batch] = {}
+            new_marks = watermarks.advance(contract, reads, marks)
             if not new_marks:
                 res.status = "unchanged"
                 return res
-            top = max(newest)
+            top = max(wm for wm, _keys in new_marks.values())
             delivery_date = dt.date.fromisoformat(top[:10])
             batch_id = f"{contract.system}/{top}"
             meta = (contract.system, delivery_date, batch_id, loaded_at)
@@ -334,7 +173,7 @@ class Ingestor:
                     continue
                 rel = f"{source.label}#{table.physical_name}"
                 sha = hashlib.sha256("\n".join(r.raw for r in read.rows).encode()).hexdigest()
-                batch = batches.setdefault(table.name, _Batch(table, self.tokenizer))
+                batch = batches.setdefault(table.name, Batch(table, self.tokenizer))
                 res.files.append(batch.add_file(rel, sha, read, meta))
             self._commit(res, batches, meta, new_marks)
         except DeliveryError as exc:
@@ -352,7 +191,7 @@ class Ingestor:
         ledger.record_failure(self.con, res)
         return res
 
-    def _commit(self, res: DeliveryResult, batches: dict[str, _Batch], meta: tuple,
+    def _commit(self, res: DeliveryResult, batches: dict[str, Batch], meta: tuple,
                 new_marks: dict[str, tuple[str, list[str]]] | None = None) -> None:
         system, delivery_date, batch_id, loaded_at = meta
         checks: list[tuple] = []
@@ -406,4 +245,3 @@ def describe_source(dsn: str | None) -> str:
     return mask_dsn(dsn) if dsn else "SQLite file in the landing zone"
 
 
-__all__ = ["DeliveryResult", "FileResult", "IngestReport", "Ingestor", "ingest", "RawRow", "Any"]

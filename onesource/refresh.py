@@ -23,7 +23,7 @@ from onesource.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from identity.linkage import LinkageResult
-    from ingestion.pipeline import DeliveryResult, IngestReport
+    from ingestion.reports import DeliveryResult, IngestReport
     from onesource.core.releases import Release
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from onesource.core.era import EraDateError, format_free, parse_era7, parse_free_date, to_era7, FREE_FORMS
+from onesource.core.era import FREE_FORMS, EraDateError, format_free, parse_era7, parse_free_date, to_era7
 from onesource.core.ids import atena_valid, houjin_valid, make_atena, make_houjin_bango, make_my_number, my_number_valid
 
 

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_incremental_refreshes_equal_a_full_rebuild(city, tmp_path):
-    from onesource.refresh import run_refresh
     from onesource.core.settings import get_settings
+    from onesource.refresh import run_refresh
 
     refreshes = 3
     with platform_at(tmp_path):

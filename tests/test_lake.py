@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import duckdb
 import pytest
 
 from onesource.core import lake
@@ -23,7 +24,7 @@ def _roundtrip(settings: Settings) -> None:
     assert ro.execute(f"select count(*) from lake.bronze.probe at (version => {first})").fetchone()[0] == 1000
     schemas = {r[0] for r in ro.execute("select schema_name from duckdb_schemas() where database_name = 'lake'").fetchall()}
     assert set(lake.SCHEMAS) <= schemas
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.Error):
         ro.execute("insert into lake.bronze.probe values (1, 'c')")
     ro.close()
 

@@ -19,11 +19,11 @@ import pytest
 
 from onesource.core.era import EraDateError, parse_era7
 from onesource.core.ids import atena_valid, houjin_valid, my_number_valid
+from onesource.core.towns import load_towns
 from onesource.simulator import SimConfig, SimulationError, simulate
 from onesource.simulator.systems.juki import COLUMNS as JUKI_COLUMNS
-from onesource.simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
 from onesource.simulator.systems.kosodate import COLUMNS as KOSODATE_COLUMNS
-from onesource.simulator.world import load_towns
+from onesource.simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
 
 from .conftest import SHARED
 

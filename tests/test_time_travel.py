@@ -9,8 +9,8 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from onesource.core import lake
 from onesource.cli import app
+from onesource.core import lake
 from onesource.core.releases import latest_release, mart_checksums
 from tests.api.conftest import running_api
 from tests.conftest import build_lake, platform_at

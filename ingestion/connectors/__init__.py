@@ -9,9 +9,10 @@ fails the whole delivery of that system.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ingestion.contracts import Table
 

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from onesource.cli._common import AsOfRelease, AsOfSnapshot, AsOfTime, as_of_connection, fail
+from onesource.cli._common import (
+    AsOfRelease,
+    AsOfSnapshot,
+    AsOfTime,
+    as_of_connection,
+    fail,
+)
 from onesource.core.settings import get_settings, mask_dsn
 
 

@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from onesource import refresh as sequence
-from onesource.cli._common import LandingOption, NoExpectations, console, fail, landing_dir
+from onesource.cli._common import (
+    LandingOption,
+    NoExpectations,
+    console,
+    fail,
+    landing_dir,
+)
 from onesource.core.settings import get_settings
 
 IncrementalOption = Annotated[bool, typer.Option(

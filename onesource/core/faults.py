@@ -14,6 +14,7 @@ import time
 
 from onesource.core.settings import Settings, get_settings
 
+ENV = "ONESOURCE_FAULT_KILL_AT"  # what the recovery tests set in a build's environment
 log = logging.getLogger(__name__)
 
 

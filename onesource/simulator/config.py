@@ -71,7 +71,7 @@ class SimConfig(BaseModel):
     noise: NoiseRates = Field(default_factory=NoiseRates)
 
     @classmethod
-    def from_file(cls, path: Path, **overrides: object) -> "SimConfig":
+    def from_file(cls, path: Path, **overrides: object) -> SimConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(data)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from onesource.simulator.config import SimConfig
+from onesource.simulator.entities import stable_seed
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import Output
 from onesource.simulator.systems.hojokin import HojokinWriter
@@ -20,7 +21,7 @@ from onesource.simulator.systems.kokuho import KokuhoWriter
 from onesource.simulator.systems.kosodate import KosodateWriter
 from onesource.simulator.systems.madoguchi import MadoguchiWriter
 from onesource.simulator.systems.zei import ZeiWriter
-from onesource.simulator.world import World, stable_seed
+from onesource.simulator.world import World
 
 FOLDER_SYSTEMS = ("juki", "zei", "kokuho", "kosodate", "houjin", "hojokin", "madoguchi")
 RESENDABLE = ("juki", "kokuho", "houjin", "madoguchi")

@@ -100,7 +100,7 @@ def test_consent_expires(api, people):
     client_id, headers = api.client(kind="private", purposes=("honnin_kakunin_jusho",))
     pid = people["others"][0]
     me = api.resident(pid)
-    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1.5)).isoformat()
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)).isoformat()
     r = api.http.post("/v1/me/consents", json={"purpose_id": "honnin_kakunin_jusho", "recipient": client_id,
                                                "expires_at": soon}, headers=me)
     assert r.status_code == 201

@@ -9,14 +9,14 @@ import pytest
 from onesource.core import lake
 from onesource.core.releases import latest_release, mark_release
 from tests.api.conftest import running_api
-from tests.conftest import SHARED, build_lake, platform_at
+from tests.conftest import EXAMPLES, build_lake, platform_at
 
 
 @pytest.fixture(scope="module")
 def example_home(tmp_path_factory):
     root = tmp_path_factory.mktemp("releases")
     with platform_at(root):
-        build_lake(SHARED / "spec" / "examples" / "landing")
+        build_lake(EXAMPLES / "landing")
     return root
 
 

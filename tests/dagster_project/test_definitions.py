@@ -11,7 +11,7 @@ import pytest
 
 from dagster_project.defs import maintenance
 from ingestion.contracts import contracts
-from tests.conftest import REPO, SHARED
+from tests.conftest import EXAMPLES, REPO
 from tests.fixtures import handmade
 
 
@@ -90,9 +90,8 @@ def _build(home, landing, truth=None):
                           cwd=REPO, capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.skipif(not (SHARED / "spec" / "examples").exists(), reason="../shared not beside the repo")
 def test_build_runs_the_whole_graph_and_every_check_passes(tmp_path):
-    proc = _build(tmp_path / "home", SHARED / "spec" / "examples" / "landing", SHARED / "spec" / "examples" / "truth")
+    proc = _build(tmp_path / "home", EXAMPLES / "landing", EXAMPLES / "truth")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "rows per layer: bronze" in out and "marts" in out and "quarantined rows: 4" in out

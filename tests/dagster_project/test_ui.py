@@ -19,11 +19,10 @@ import pytest
 
 from dagster_project import ui
 from onesource.core.settings import REPO_ROOT, Settings
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = os.environ.get("ONESOURCE_ARTIFACTS", str(REPO_ROOT / "artifacts"))
-EXAMPLES = SHARED / "spec" / "examples"
 
 
 def test_instance_storage_is_sqlite_by_default(tmp_path):
@@ -112,8 +111,7 @@ def _screenshot(port: int, path: str, name: str) -> str:
     return png
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
-@pytest.mark.skipif(not EXAMPLES.exists(), reason="../shared not beside the repo")
+@pytest.mark.browser
 def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(EXAMPLES / "landing", landing)

@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pyarrow as pa
-import pytest
 
 from ingestion import expectations
+from ingestion.batch import ARROW_TYPES
 from ingestion.contracts import contracts
-from ingestion.pipeline import ARROW_TYPES
-from tests.conftest import REPO, SHARED
+from tests.conftest import EXAMPLES, REPO
 from tests.fixtures import handmade
 
 
@@ -23,16 +22,15 @@ def _cli(home, *args):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.skipif(not (SHARED / "spec" / "examples").exists(), reason="../shared not beside the repo")
 def test_ingest_example_prints_each_system_and_exits_zero(tmp_path):
-    proc = _cli(tmp_path / "home", "ingest", "--landing", str(SHARED / "spec" / "examples" / "landing"))
+    proc = _cli(tmp_path / "home", "ingest", "--landing", str(EXAMPLES / "landing"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     for system in contracts():
         assert system in proc.stdout
     juki = next(line for line in proc.stdout.splitlines() if "│ juki " in line)
     assert "53" in juki and "52" in juki  # rows read, loaded
     assert "waiting: madoguchi/20261103" in proc.stdout
-    again = _cli(tmp_path / "home", "ingest", "--landing", str(SHARED / "spec" / "examples" / "landing"))
+    again = _cli(tmp_path / "home", "ingest", "--landing", str(EXAMPLES / "landing"))
     assert again.returncode == 0
 
 
@@ -55,7 +53,7 @@ def test_expectations_catch_what_the_parsers_should_never_let_through():
     cols.update(uketsuke_bango=["U2026110100001", "bad-key"], kyoten=["本庁舎", "市川駅前"], _line=[2, 3])
     kinds = dict(table.bronze_columns())
     batch = pa.table({n: pa.array(v, type=ARROW_TYPES[kinds[n]]) for n, v in cols.items()})
-    rows = expectations.run(table, batch, "test/1", dt.datetime.now(dt.timezone.utc))
+    rows = expectations.run(table, batch, "test/1", dt.datetime.now(dt.UTC))
     failed = {(r[3], r[4]) for r in rows if not r[6]}
     assert ("expect_column_values_to_be_in_set", "kyoten") in failed
     assert ("expect_column_values_to_match_regex", "uketsuke_bango") in failed

@@ -8,7 +8,14 @@ import jsonschema
 import pytest
 import yaml
 
-from ingestion.contracts import CLASSIFICATIONS, CONTRACTS_DIR, ContractError, contracts, load_contract, odcs_schema
+from ingestion.contracts import (
+    CLASSIFICATIONS,
+    CONTRACTS_DIR,
+    ContractError,
+    contracts,
+    load_contract,
+    odcs_schema,
+)
 
 SPEC_SYSTEMS = {"juki", "zei", "kokuho", "kosodate", "houjin", "keiyaku", "hojokin", "madoguchi"}
 

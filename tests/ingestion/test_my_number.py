@@ -17,9 +17,9 @@ import pytest
 from ingestion.contracts import contracts
 from ingestion.pipeline import ingest
 from ingestion.tokens import Tokenizer, load_key
-from onesource.core.masking import mask_my_numbers
 from onesource.core import lake
 from onesource.core.ids import make_my_number, my_number_valid
+from onesource.core.masking import mask_my_numbers
 from onesource.core.settings import get_settings
 from tests.conftest import REPO
 from tests.fixtures import handmade

@@ -15,12 +15,9 @@ import pytest
 from ingestion.pipeline import ingest
 from onesource.core import lake
 from onesource.core.faults import ENV as FAULT_ENV
-from tests.conftest import REPO, SHARED
+from tests.conftest import EXAMPLES, REPO
 from tests.fixtures import handmade
 from tests.ingestion.reconcile import assert_reconciles, load_manifest
-
-EXAMPLES = SHARED / "spec" / "examples"
-needs_examples = pytest.mark.skipif(not EXAMPLES.exists(), reason="../shared/spec/examples not beside the repo")
 
 
 @pytest.fixture
@@ -33,7 +30,6 @@ def _statuses(report) -> dict[str, str]:
     return {f"{d.system}/{d.delivery}": d.status for d in report.deliveries}
 
 
-@needs_examples
 def test_spec_example_zone_reconciles_exactly(home):
     report = ingest(EXAMPLES / "landing")
     st = _statuses(report)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import jaconv
 
+from onesource.simulator.entities import Address, Person, kanji_number
 from onesource.simulator.names import ITAIJI, SURNAMES, given_pool
 from onesource.simulator.noise import Noise
-from onesource.simulator.world import Address, Person, kanji_number
 
 JST = dt.timezone(dt.timedelta(hours=9))
 

@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 
 from onesource.core.ids import houjin_valid, my_number_valid
+from onesource.simulator.entities import Address, Business, Person, stable_seed
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import (
     FileStats,
@@ -19,7 +20,7 @@ from onesource.simulator.systems.common import (
     phone_text,
 )
 from onesource.simulator.systems.houjin import form_variants
-from onesource.simulator.world import Address, Business, Person, World, stable_seed
+from onesource.simulator.world import World
 
 SYSTEM = "hojokin"
 # code, name, applicant kind, attachments

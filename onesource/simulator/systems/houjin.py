@@ -7,10 +7,11 @@ import datetime as dt
 import io
 
 from onesource.core.ids import houjin_valid
+from onesource.simulator.entities import NEIGHBOURS, Business
 from onesource.simulator.names import CORP_FORMS
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output, fullwidth
-from onesource.simulator.world import NEIGHBOURS, Business, World
+from onesource.simulator.world import World
 
 SYSTEM = "houjin"
 COLUMNS = ["sequenceNumber", "corporateNumber", "process", "correct", "updateDate", "changeDate", "name",

@@ -8,10 +8,17 @@ import jaconv
 
 from onesource.core.era import to_era7
 from onesource.core.ids import atena_valid, my_number_valid
+from onesource.simulator.entities import JukiRecord, Person
 from onesource.simulator.names import SURNAMES
 from onesource.simulator.noise import Noise
-from onesource.simulator.systems.common import FileStats, Output, given_kanji, kana_parts, registered_surname
-from onesource.simulator.world import JukiRecord, Person, World
+from onesource.simulator.systems.common import (
+    FileStats,
+    Output,
+    given_kanji,
+    kana_parts,
+    registered_surname,
+)
+from onesource.simulator.world import World
 
 SYSTEM = "juki"
 COLUMNS = ["宛名番号", "世帯番号", "個人番号", "氏名", "氏名カナ", "旧氏", "生年月日", "性別", "続柄", "郵便番号", "住所",

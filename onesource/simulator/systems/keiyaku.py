@@ -15,10 +15,17 @@ import jaconv
 
 from onesource.core.ids import houjin_valid
 from onesource.core.settings import mask_dsn
+from onesource.simulator.entities import Business, Event, stable_seed
 from onesource.simulator.noise import Noise
-from onesource.simulator.systems.common import FileStats, Output, address_text, iso_jst, phone_text
+from onesource.simulator.systems.common import (
+    FileStats,
+    Output,
+    address_text,
+    iso_jst,
+    phone_text,
+)
 from onesource.simulator.systems.houjin import form_variants
-from onesource.simulator.world import Business, Event, World, stable_seed
+from onesource.simulator.world import World
 
 SYSTEM = "keiyaku"
 DDL = [
@@ -106,7 +113,7 @@ class KeiyakuWriter:
         for d, b in registrations:
             self._register(b, dt.datetime.combine(d, dt.time(9)) + dt.timedelta(minutes=rng.randrange(480)))
         n_past = int(max(2000 * w.config.scale, 10)) * 2
-        for i in range(n_past):
+        for _i in range(n_past):
             d = day - dt.timedelta(days=rng.randrange(1, 730))
             self._anken(d)
         self.nyusatsu.sort(key=lambda r: (r[6], r[0]))

@@ -5,9 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from onesource.simulator.entities import Event, Person
 from onesource.simulator.noise import Noise
-from onesource.simulator.systems.common import FileStats, Output, iso_jst, person_kana, person_name
-from onesource.simulator.world import Event, Person, World
+from onesource.simulator.systems.common import (
+    FileStats,
+    Output,
+    iso_jst,
+    person_kana,
+    person_name,
+)
+from onesource.simulator.world import World
 
 SYSTEM = "kokuho"
 DRIFT_KEY = "kofu_kubun"  # a key the vendor adds mid-way, without notice

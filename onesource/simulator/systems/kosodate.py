@@ -18,6 +18,7 @@ from openpyxl import Workbook
 
 from onesource.core.era import FREE_FORMS, format_free, to_excel_serial
 from onesource.core.ids import atena_valid
+from onesource.simulator.entities import Person, stable_seed
 from onesource.simulator.names import NURSERIES
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import (
@@ -28,7 +29,7 @@ from onesource.simulator.systems.common import (
     person_name,
     phone_text,
 )
-from onesource.simulator.world import Person, World, stable_seed
+from onesource.simulator.world import World
 
 SYSTEM = "kosodate"
 COLUMNS = ["申込番号", "申込日", "保護者氏名", "保護者フリガナ", "保護者生年月日", "児童氏名", "児童フリガナ", "児童生年月日",

@@ -8,9 +8,10 @@ import io
 import random
 
 from onesource.core.ids import atena_valid
+from onesource.simulator.entities import Event, Person, stable_seed
 from onesource.simulator.noise import Noise
 from onesource.simulator.systems.common import FileStats, Output
-from onesource.simulator.world import Event, Person, World, stable_seed
+from onesource.simulator.world import World
 
 SYSTEM = "madoguchi"
 COLUMNS = ["受付番号", "案件番号", "受付日時", "完了日時", "拠点", "チャネル", "手続コード", "手続名", "宛名番号", "来庁回数",

@@ -6,10 +6,18 @@ import datetime as dt
 import random
 
 from onesource.core.ids import atena_valid
+from onesource.simulator.entities import Address, Person, stable_seed
 from onesource.simulator.noise import Noise
-from onesource.simulator.systems.common import FileStats, Output, address_text, fullwidth, person_kana, person_name
+from onesource.simulator.systems.common import (
+    FileStats,
+    Output,
+    address_text,
+    fullwidth,
+    person_kana,
+    person_name,
+)
 from onesource.simulator.systems.juki import BAD_BYTES, birth_era7
-from onesource.simulator.world import Address, Person, World, stable_seed
+from onesource.simulator.world import World
 
 SYSTEM = "zei"
 # (field, bytes, kind) in record order; kind: num (ASCII digits, right-aligned, zero-padded) or text

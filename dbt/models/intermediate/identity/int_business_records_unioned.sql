@@ -29,8 +29,10 @@ hojokin as (
 
 unioned as (
     select * from houjin
-    union all select * from keiyaku
-    union all select * from hojokin
+    union all
+    select * from keiyaku
+    union all
+    select * from hojokin
 )
 
 select source_system || '|' || source_record_key as unique_id, * from unioned

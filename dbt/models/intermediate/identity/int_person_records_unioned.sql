@@ -82,19 +82,25 @@ madoguchi as (
         received_at, null
     from {{ ref('stg_madoguchi__procedures') }}
     where atena_bango is not null or uketsuke_bango in (
-        select record_key from {{ source('quarantine', 'field_issues') }}
+        select record_key from {{ ref('stg_quarantine__field_issues') }}
         where system = 'madoguchi' and field = 'atena_bango'
     )
 ),
 
 unioned as (
     select * from juki
-    union all select * from zei
-    union all select * from kokuho
-    union all select * from kosodate_parent
-    union all select * from kosodate_child
-    union all select * from hojokin
-    union all select * from madoguchi
+    union all
+    select * from zei
+    union all
+    select * from kokuho
+    union all
+    select * from kosodate_parent
+    union all
+    select * from kosodate_child
+    union all
+    select * from hojokin
+    union all
+    select * from madoguchi
 ),
 
 final as (

@@ -2,4 +2,4 @@
     to the one source, for the tax marts and the once-only marts. -#}
 select z.*, x.person_id
 from {{ ref('stg_zei__assessments') }} z
-join {{ ref('person_source_xref') }} x on x.source_system = 'zei' and x.source_record_key = z.assessment_key
+join {{ ref('stg_identity__person_membership') }} x on x.source_system = 'zei' and x.source_record_key = z.assessment_key

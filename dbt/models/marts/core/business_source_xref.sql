@@ -1,2 +1,2 @@
 select source_system, source_record_key, business_id
-from {{ source('identity', 'business_membership') }}
+from {{ ref('stg_identity__business_membership') }}

@@ -3,7 +3,7 @@
 with
 
 membership as (
-    select unique_id, source_system, business_id from {{ source('identity', 'business_membership') }}
+    select unique_id, source_system, business_id from {{ ref('stg_identity__business_membership') }}
 ),
 
 records as (

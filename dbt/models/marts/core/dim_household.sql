@@ -4,7 +4,7 @@ with
 residents as (
     select r.*, m.person_id
     from {{ ref('stg_juki__residents') }} r
-    join {{ source('identity', 'person_membership') }} m on m.unique_id = 'juki|' || r.atena_bango
+    join {{ ref('stg_identity__person_membership') }} m on m.unique_id = 'juki|' || r.atena_bango
     where r.resident_status_code = '1' and r.setai_bango is not null
 ),
 

@@ -10,7 +10,7 @@
 with
 
 membership as (
-    select unique_id, source_system, person_id from {{ source('identity', 'person_membership') }}
+    select unique_id, source_system, person_id from {{ ref('stg_identity__person_membership') }}
 ),
 
 records as (

@@ -1,2 +1,2 @@
 select source_system, source_record_key, person_id
-from {{ source('identity', 'person_membership') }}
+from {{ ref('stg_identity__person_membership') }}

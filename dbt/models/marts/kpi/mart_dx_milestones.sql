@@ -4,8 +4,8 @@
 with
 
 latest as (
-    select max(month) as month from {{ ref('stg_madoguchi__procedures') }} p,
-        lateral (select date_trunc('month', p.received_at)::date as month)
+    select max(date_trunc('month', p.received_at)::date) as month
+    from {{ ref('stg_madoguchi__procedures') }} as p
 ),
 
 totals as (
@@ -15,7 +15,7 @@ totals as (
         1 - sum(k.fields_already_held) / nullif(sum(k.fields_entered), 0) as once_only_rate,
         sum(k.online_procedures) / sum(k.procedures) as online_share
     from {{ ref('mart_dx_kpi_monthly') }} k
-    join latest l using (month)
+    join latest using (month)
     group by k.month
 ),
 

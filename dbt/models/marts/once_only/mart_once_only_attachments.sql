@@ -32,11 +32,11 @@ corporations as (
 flags as (
     select
         t.*,
-        exists (select 1 from registered r where r.person_id = t.person_id
+        exists(select 1 from registered r where r.person_id = t.person_id
                 and coalesce(r.became_resident_date, date '1900-01-01') <= t.applied_at::date
                 and (r.resident_status_code = '1' or r.change_date >= t.applied_at::date)) as in_registry,
-        exists (select 1 from assessed s where s.person_id = t.person_id and s.fiscal_year = t.tax_year) as assessed,
-        exists (select 1 from corporations c where c.business_id = t.business_id) as in_corporate_register
+        exists(select 1 from assessed s where s.person_id = t.person_id and s.fiscal_year = t.tax_year) as assessed,
+        exists(select 1 from corporations c where c.business_id = t.business_id) as in_corporate_register
     from attachments t
 ),
 

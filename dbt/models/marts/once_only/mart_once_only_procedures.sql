@@ -20,10 +20,10 @@ assessed as (
 flags as (
     select
         p.*,
-        exists (select 1 from registered r where r.person_id = p.person_id
+        exists(select 1 from registered r where r.person_id = p.person_id
                 and coalesce(r.became_resident_date, date '1900-01-01') <= p.received_at::date
                 and (r.resident_status_code = '1' or r.change_date >= p.received_at::date)) as in_registry,
-        exists (select 1 from assessed s where s.person_id = p.person_id
+        exists(select 1 from assessed s where s.person_id = p.person_id
                 and s.fiscal_year = case when month(p.received_at) >= 6 then year(p.received_at)
                                          else year(p.received_at) - 1 end) as tax_record_held
     from procedures p

@@ -1,0 +1,115 @@
+"""A full linkage run: train by EM on the records themselves, score, cluster."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import duckdb
+import pyarrow as pa
+
+from identity.linkage.clustering import cluster
+from identity.linkage.edges import (
+    deterministic_edges,
+    exact_edges,
+    read_decisions,
+    to_arrow,
+)
+from identity.linkage.review import review_queue
+from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
+from onesource.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def train_and_predict(work: duckdb.DuckDBPyConnection, spec: LinkSpec, config: LinkageConfig):
+    """Train on table ``link_input`` of ``work`` by EM (no labels); return (linker, predictions)."""
+    from splink import DuckDBAPI, Linker, block_on
+
+    db_api = DuckDBAPI(connection=work)
+    df = db_api.register("link_input")
+    linker = Linker(df, spec.settings(), log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(k) for k in spec.deterministic_keys], recall=0.6)
+    linker.training.estimate_u_using_random_sampling(max_pairs=config.max_pairs_u, seed=42)
+    for rule in spec.em_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+    predictions = linker.inference.predict(threshold_match_probability=config.review_lower)
+    return linker, predictions
+
+
+def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
+                config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, LinkageResult]:
+    """Link the records of ``lake.identity.<spec.input_table>``; nothing is written to the lake here.
+
+    Returns (membership: one row per record with its cluster root, review-queue pairs, figures).
+    """
+    config = config or LinkageConfig()
+    t0 = time.perf_counter()
+    records, work = load_records(lake_con, settings, spec)
+    decisions = read_decisions(lake_con, spec.entity)
+    ids = records.column("unique_id").to_pylist()
+    det = deterministic_edges(work, spec.deterministic_keys)
+    n_input = work.execute("select count(*) from link_input").fetchone()[0]
+    pred_rows: list[tuple] = []
+    linker = predictions = None
+    if n_input >= 2:
+        linker, predictions = train_and_predict(work, spec, config)
+        pred_rows = work.execute(f"select unique_id_l, unique_id_r, match_probability from "
+                                 f"{predictions.physical_name}").fetchall()
+    pred_rows += exact_edges(work, spec)
+    roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
+                                     records.column(spec.guard_key).to_pylist(), spec, det, pred_rows, decisions,
+                                     config)
+    review = review_queue(work, [predictions.physical_name] if predictions is not None else [], spec, config,
+                           decisions, roots)
+    model: dict = {}
+    chart_path = None
+    if linker is not None:
+        model = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+        out = settings.home / "identity" / "models"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{spec.entity}_model.json").write_text(json.dumps(model, ensure_ascii=False, indent=1))
+        try:
+            chart_path = out / f"{spec.entity}_match_weights.html"
+            linker.visualisations.match_weights_chart().save(str(chart_path))
+        except Exception as exc:  # noqa: BLE001 - the chart is a report; the linkage stands without it
+            log.warning("match weights chart not written: %s", exc)
+            chart_path = None
+    membership = membership_table(records, roots)
+    result = LinkageResult(records=records.num_rows, scored_pairs=len(pred_rows), deterministic_edges=len(det),
+                           probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
+                           clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
+                           model=model, chart_path=chart_path)
+    work.close()
+    return membership, review, result
+
+
+def load_records(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec
+          ) -> tuple[pa.Table, duckdb.DuckDBPyConnection]:
+    """The records to link, with a fingerprint of their linkage fields, in a bounded working database
+    (``all_records``, and ``link_input``: the records with a name to compare)."""
+    fields = [c for c in spec.columns if c not in ("unique_id", "source_system", "source_record_key")]
+    records = to_arrow(lake_con.execute(
+        f"select {', '.join(spec.columns)}, hash(struct_pack({', '.join(f'{c} := {c}' for c in fields)})) "
+        f"as fingerprint from lake.identity.{spec.input_table} order by unique_id").arrow())
+    spill = settings.home / "identity" / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    work = duckdb.connect(config={"memory_limit": settings.link_memory_limit, "threads": settings.duckdb_threads,
+                                  "temp_directory": str(spill), "preserve_insertion_order": False})
+    work.register("records_arrow", records)
+    work.execute("create table all_records as select * exclude (fingerprint) from records_arrow")
+    name_cols = [c for c in ("name_key", "name_kana_key", "name_core_key") if c in spec.columns]
+    work.execute(f"create table link_input as select * from all_records where "
+                 f"{' or '.join(f'{c} is not null' for c in name_cols)}")
+    return records, work
+
+
+def membership_table(records: pa.Table, roots: dict[str, str]) -> pa.Table:
+    ids = records.column("unique_id").to_pylist()
+    return pa.table({"unique_id": records.column("unique_id"),
+                     "source_system": records.column("source_system"),
+                     "source_record_key": records.column("source_record_key"),
+                     "fingerprint": records.column("fingerprint"),
+                     "cluster_root": pa.array([roots[i] for i in ids], type=pa.string())})

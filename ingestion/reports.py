@@ -1,0 +1,57 @@
+"""What a load reports: per file, per delivery, per run (rows read = loaded + quarantined, always)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FileResult:
+    file: str
+    table: str
+    sha256: str
+    status: str  # loaded | resend_skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    fields_flagged: int = 0
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeliveryResult:
+    system: str
+    delivery: str  # YYYYMMDD, or the database read's label
+    status: str  # loaded | resend | failed | waiting
+    files: list[FileResult] = field(default_factory=list)
+    error: str | None = None
+    expectations_failed: int = 0
+    seconds: float = 0.0
+    seconds_expectations: float = 0.0
+    started: float = field(default=0.0, repr=False)
+
+    @property
+    def rows(self) -> Counter:
+        c: Counter = Counter()
+        for f in self.files:
+            c.update(read=f.rows_read, loaded=f.rows_loaded, quarantined=f.rows_quarantined, flagged=f.fields_flagged)
+        return c
+
+
+@dataclass
+class IngestReport:
+    deliveries: list[DeliveryResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[DeliveryResult]:
+        return [d for d in self.deliveries if d.status == "failed"]
+
+    def by_system(self) -> dict[str, Counter]:
+        out: dict[str, Counter] = {}
+        for d in self.deliveries:
+            c = out.setdefault(d.system, Counter())
+            c.update(d.rows)
+            c[f"deliveries_{d.status}"] += 1
+            c["expectations_failed"] += d.expectations_failed
+        return out
