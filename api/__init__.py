@@ -1,1 +1,1 @@
-"""Planned: see the open issues (this package is filled by a later issue)."""
+"""The consented-data API (FastAPI): purposes, consent, the access log; reads the lake through the core."""

@@ -1,1 +1,1 @@
-"""Planned: see the open issues (this package is filled by a later issue)."""
+"""The Dagster code location: definitions.py assembles defs/; build.py and ui.py run it."""

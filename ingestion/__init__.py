@@ -1,1 +1,1 @@
-"""Planned: see the open issues (this package is filled by a later issue)."""
+"""Ingestion: each departmental system's deliveries into bronze and quarantine, driven by the data contracts."""
