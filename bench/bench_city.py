@@ -4,15 +4,23 @@
     python bench/bench_city.py --residents 50000 --days 5
 
 The simulator writes the initial delivery and the daily deltas; the benchmark opens the landing zone
-one day at a time (hard links), as the departments deliver. The full build is the initial delivery:
-ingest (with the contracts' expectations), dbt staging, a full linkage (Splink trained by EM), the marts,
-open data and dashboards, a release; each of its stages runs in its own process, with its wall time and
-peak memory (the child's own ru_maxrss). Each daily refresh is that day's deliveries, run as in
-production by `onesource refresh` in one process: ingest, incremental staging, incremental linkage of
-new and changed records with the full run's model, the marts (the large ones written as a diff), a
-release; then the nightly housekeeping (`onesource maintain`: the retention policy), reported on its
-own. The lake's size on disk is reported after each step. Targets (issue 8): full build under 10
-minutes and 8 GB; each daily refresh under 60 seconds. Figures go to stdout and bench/results/city.json.
+one day at a time (hard links), as the departments deliver. The full build is the initial delivery, run
+through the refresh sequence (onesource/refresh.py) one stage per process (`onesource refresh --stage`),
+with each stage's wall time and peak memory (the child's own ru_maxrss): ingest (with the contracts'
+expectations), dbt staging, a full linkage (Splink trained by EM), the marts, open data and dashboards, a
+release. Each daily refresh is that day's deliveries, run one of two ways (`--path`, default alternating
+day by day so both see the same kind of days):
+
+- cli: `onesource refresh` in one process (ingest, incremental staging, incremental linkage, marts, publish,
+  release);
+- dagster: as the data team runs it: the sensors tick, each run they request (a delivery's load) runs in a
+  process of its own as the daemon's run worker would, then the refresh sensor's run (`refresh_after_deliveries`:
+  staging, incremental linkage, marts, open data, dashboards, release) (bench/dagster_day.py).
+
+Then the nightly housekeeping (`onesource maintain`: the retention policy), reported on its own. The lake's
+size on disk is reported after each step; at the end, the cost of a tick and of a run when nothing new
+arrived. Targets: full build under 10 minutes and 8 GB; each daily refresh under 60 seconds; the Dagster
+path within 20% of `onesource refresh`. Figures go to stdout and bench/results/city.json.
 """
 
 from __future__ import annotations
@@ -28,14 +36,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from onesource.refresh import DBT_STAGES, SEQUENCE
+
 HERE = Path(__file__).resolve().parent
 ONESOURCE = [sys.executable, "-m", "onesource.cli"]
-LINK = ("import sys; from identity.run import link_all; from onesource.core import lake; "
-        "from onesource.core.settings import get_settings; con = lake.connect(); "
-        "link_all(con, get_settings(), incremental=sys.argv[1] == 'incremental'); con.close()")
+DAGSTER_DAY = [sys.executable, str(HERE / "dagster_day.py")]
 
 
-def run_stage(name: str, cmd: list[str], env: dict) -> dict:
+def run_stage(name: str, cmd: list[str], env: dict, keep_stdout: bool = False) -> dict:
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
@@ -52,6 +60,8 @@ def run_stage(name: str, cmd: list[str], env: dict) -> dict:
     parts = re.findall(r"^stage (\w+) ([\d.]+)s$", stdout, flags=re.M)
     if parts:
         step["parts"] = {n: float(v) for n, v in parts}
+    if keep_stdout:
+        step["stdout"] = stdout
     return step
 
 
@@ -67,8 +77,9 @@ def verify(env: dict, root: Path) -> dict:
         return out
 
     before = checksums()
-    rebuild = run_stage("full-refresh", [*ONESOURCE, "dbt", "build", "--full-refresh", "--select", "staging",
-                                         "intermediate", "marts"], env)
+    every_model = " ".join(s.dbt_select for s in DBT_STAGES)
+    rebuild = run_stage("full-refresh", [*ONESOURCE, "dbt", "build", "--full-refresh", "--select", *every_model.split()],
+                        env)
     after = checksums()
     differ = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     print(f"verify: {len(before)} tables checksummed after the refreshes and after a full rebuild "
@@ -105,6 +116,9 @@ def main() -> None:
     ap.add_argument("--keep-days", type=float, default=0.0,
                     help="`onesource maintain --keep-days` after each refresh (default 0: the simulated days pass "
                          "in minutes, so the snapshots between releases count as aged out).")
+    ap.add_argument("--path", choices=("cli", "dagster", "alternate"), default="alternate",
+                    help="How each daily refresh runs: `onesource refresh`, the Dagster path (sensors, then a run "
+                         "per request, each in its own process), or the two day by day (default).")
     ap.add_argument("--verify", action="store_true",
                     help="After the refreshes, rebuild every dbt model from scratch (--full-refresh) on the same "
                          "deliveries and identity state, and compare every mart's row-level checksum.")
@@ -154,22 +168,41 @@ def main() -> None:
     open_day(source, live, None)
     if not args.resume:
         results["full"] = refresh("full", [
-            ("ingest", [*ONESOURCE, "ingest", "--landing", str(live)]),
-            ("staging", [*ONESOURCE, "dbt", "build", "--select", "staging", "intermediate"]),
-            ("linkage", [sys.executable, "-c", LINK, "full"]),
-            ("marts", [*ONESOURCE, "dbt", "build", "--select", "marts"]),
-            ("publish", [*ONESOURCE, "publish"]),
-        ])
+            (name, [*ONESOURCE, "refresh", "--landing", str(live), "--full-relink", "--stage", name])
+            for name in (s.name for s in SEQUENCE)])
     days = sorted({p.name for p in source.glob("*/*") if p.is_dir() and p.name.isdigit()})[1:]
     if args.resume:  # the days already open in the live landing zone are done
         done = {p.name for p in live.glob("*/*") if p.is_dir() and p.name.isdigit()}
         days = [d for d in days if d not in done]
     days = days[:args.refreshes] if args.refreshes else days
-    for day in days:
+    cursors = root / "sensor_cursors.json"
+
+    def dagster_day(day: str) -> dict:
+        """The sensors tick; each run they request runs in its own process; then the refresh sensor's run."""
+        out = []
+        for _ in range(2):  # the delivery sensors' runs, then the refresh the refresh sensor starts after them
+            tick = run_stage("tick", [*DAGSTER_DAY, "tick", str(cursors)], env, keep_stdout=True)
+            requests = json.loads(tick.pop("stdout").strip().splitlines()[-1])
+            out.append(tick)
+            for r in requests:
+                out.append(run_stage(f"{r['job']}{'@' + r['partition'] if r['partition'] else ''}",
+                                     [*DAGSTER_DAY, "run", r["job"], r["partition"]], env))
+        step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
+                "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
+        print(f"{day:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  lake {step['lake_mb']:>6,} MB  "
+              "dagster: " + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
+        return step
+
+    for i, day in enumerate(days):
         open_day(source, live, day)
-        # the daily refresh as it runs in production: one process (ingest, staging, incremental linkage,
-        # marts, release); then the nightly housekeeping, reported on its own
-        step = refresh(day, [("refresh", [*ONESOURCE, "refresh", "--landing", str(live)])])
+        # the daily refresh as it runs in production, one way or the other; then the nightly housekeeping,
+        # reported on its own
+        path = args.path if args.path != "alternate" else ("cli", "dagster")[i % 2]
+        if path == "cli":
+            step = refresh(day, [("refresh", [*ONESOURCE, "refresh", "--landing", str(live)])])
+        else:
+            step = dagster_day(day)
+        step["path"] = path
         housekeeping = run_stage("maintain", [*ONESOURCE, "maintain", "--keep-days", str(args.keep_days)], env)
         step["maintain"] = {**housekeeping, "lake_mb": round(du(lake_dir) / 2**20)}
         print(f"{'':<10} maintain {housekeeping['seconds']} s, lake {step['maintain']['lake_mb']:,} MB", flush=True)
@@ -177,9 +210,20 @@ def main() -> None:
         results["daily"].append(step)
     if args.verify:
         results["verify"] = verify(env, root)
-    daily = [d["seconds"] for d in results["daily"]]
-    if daily:
-        print(f"daily refreshes: {len(daily)}, median {sorted(daily)[len(daily) // 2]:.1f} s, max {max(daily):.1f} s")
+    for path in ("cli", "dagster"):
+        daily = sorted(d["seconds"] for d in results["daily"] if d.get("path", "cli") == path)
+        if daily:
+            print(f"daily refreshes via {path}: {len(daily)}, median {daily[len(daily) // 2]:.1f} s, "
+                  f"min {daily[0]:.1f} s, max {daily[-1]:.1f} s", flush=True)
+    if days and args.path != "cli":  # the cost of looking when nothing new arrived
+        idle_tick = run_stage("tick", [*DAGSTER_DAY, "tick", str(cursors)], env, keep_stdout=True)
+        started = json.loads(idle_tick.pop("stdout").strip().splitlines()[-1])
+        day = days[-1]
+        idle_run = run_stage("ingest_juki", [*DAGSTER_DAY, "run", "ingest_juki", f"{day[:4]}-{day[4:6]}-{day[6:]}"],
+                             env)
+        results["nothing_new"] = {"tick": idle_tick, "runs_requested": started, "ingest_run": idle_run}
+        print(f"nothing new: a tick of every sensor {idle_tick['seconds']} s, {len(started)} runs requested; "
+              f"a juki run over a day already loaded {idle_run['seconds']} s", flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "city.json").write_text(json.dumps(results, indent=1))

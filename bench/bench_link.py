@@ -3,9 +3,9 @@
     python bench/bench_link.py                       # 500,000 residents, initial delivery + 3 days
     python bench/bench_link.py --residents 50000 --days 7
 
-Simulates, ingests, then times each stage in its own child process (so each peak RSS
-is that stage's own): dbt staging + intermediate, person and business linkage, dbt
-marts. Reports pairwise precision / recall / F1 against the truth files (scoring
+Simulates, then times each stage of the refresh sequence up to the marts in its own
+child process (so each peak RSS is that stage's own): ingest, staging, person and
+business linkage, marts. Reports pairwise precision / recall / F1 against the truth files (scoring
 only). Figures to stdout and bench/results/link.json.
 """
 
@@ -21,40 +21,32 @@ import tempfile
 import time
 from pathlib import Path
 
+from onesource.refresh import SEQUENCE
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 STAGE = """
 import json, resource, sys, time
-stage = sys.argv[1]
+from pathlib import Path
+from onesource import refresh
+from onesource.core.settings import get_settings
+stage, arg = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 out = {}
-if stage == "ingest":
-    from pathlib import Path
-    from ingestion.pipeline import ingest
-    ingest(Path(sys.argv[2]))
-elif stage in ("staging", "marts"):
-    from onesource.core.dbt import run_dbt
-    sel = ["staging", "intermediate"] if stage == "staging" else ["marts"]
-    r = run_dbt(["build", "--quiet", "--select", *sel])
-    assert r.success, "dbt failed"
-elif stage == "link":
-    from identity.run import link_all
-    from onesource.core import lake
-    from onesource.core.settings import get_settings
-    res = link_all(lake.connect(), get_settings())
-    out = {k: {"records": r.records, "scored_pairs": r.scored_pairs, "links": r.probabilistic_links,
-               "blocked_by_guard": r.blocked_by_guard, "review": r.review_pairs, "clusters": r.clusters}
-           for k, (_run, r) in res.items()}
-elif stage == "quality":
-    from pathlib import Path
+if stage == "quality":
     from identity.quality import pairwise
     from onesource.core import lake
     con = lake.connect()
     for e in ("person", "business"):
-        q = pairwise(con, Path(sys.argv[2]) / f"{e}_truth.csv", e)
+        q = pairwise(con, Path(arg) / f"{e}_truth.csv", e)
         out[e] = {"precision": round(q.precision, 4), "recall": round(q.recall, 4), "f1": round(q.f1, 4),
                   "records": q.records_scored}
+else:  # one stage of the refresh sequence, as a full build runs it
+    report = refresh.run_refresh(get_settings(), Path(arg) if arg else None, incremental=False, only=[stage])
+    out = {k: {"records": r.records, "scored_pairs": r.scored_pairs, "links": r.probabilistic_links,
+               "blocked_by_guard": r.blocked_by_guard, "review": r.review_pairs, "clusters": r.clusters}
+           for k, (_run, r) in report.linkage.items()}
 print(json.dumps({"wall_s": round(time.perf_counter() - t, 1),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), **out}))
 """
@@ -76,8 +68,9 @@ def main() -> None:
                         str(args.days), "--seed", str(args.seed)], check=True, cwd=REPO, capture_output=True)
         print(f"simulated {args.residents:,} residents, {args.days} days in {time.perf_counter() - t:.0f} s",
               flush=True)
-        for stage, arg in (("ingest", str(work / "landing")), ("staging", ""), ("link", ""), ("marts", ""),
-                           ("quality", str(work / "truth"))):
+        stages = [(s.name, str(work / "landing") if s is SEQUENCE[0] else "") for s in SEQUENCE
+                  if s.name in ("ingest", "staging", "linkage", "marts")]
+        for stage, arg in (*stages, ("quality", str(work / "truth"))):
             proc = subprocess.run([sys.executable, "-c", STAGE, stage, arg], cwd=REPO, env=env, capture_output=True,
                                   text=True)
             if proc.returncode:

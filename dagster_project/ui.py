@@ -76,12 +76,10 @@ def start(port: int, landing: Path | None = None, settings: Settings | None = No
     raise TimeoutError(f"the Dagster UI did not answer on port {port}")
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def group_running(pgid: int) -> bool:
+    """Any process of the group still running (a zombie only waits for its parent to collect it)."""
+    out = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout.splitlines()
+    return any(int(g) == pgid and not st.startswith("Z") for g, st in (line.split() for line in out if line.strip()))
 
 
 def stop(proc: subprocess.Popen, grace: float = 8.0) -> None:
@@ -95,7 +93,7 @@ def stop(proc: subprocess.Popen, grace: float = 8.0) -> None:
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         proc.poll()
-        if not _group_alive(pgid):
+        if not group_running(pgid):
             return
         time.sleep(0.2)
     try:

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
 from onesource.core import lake
 from onesource.core.releases import mart_checksums
 from tests.conftest import build_lake, platform_at
+from tests.helpers import popen_cli, run_cli
 from tests.test_time_travel import _first_days
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def _start(args: list[str], log) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "onesource.cli", *args], env=dict(os.environ), stdout=log,
-                            stderr=subprocess.STDOUT)
+    return popen_cli(*args, stdout=log, stderr=subprocess.STDOUT)
 
 
 def test_ingestion_and_dbt_at_once_on_a_postgres_catalog(city, pg_database, tmp_path, monkeypatch):
@@ -46,8 +44,7 @@ def test_ingestion_and_dbt_at_once_on_a_postgres_catalog(city, pg_database, tmp_
         con.close()
         assert after > before, "the concurrent ingestion loaded the later deliveries"
         # and the platform carries on: a refresh on top gives the marts of the same steps run one at a time
-        link = subprocess.run([sys.executable, "-m", "onesource.cli", "link"], env=dict(os.environ),
-                              capture_output=True, text=True, timeout=900)
+        link = run_cli("link")
         assert link.returncode == 0, link.stdout[-3000:] + link.stderr[-3000:]
         con = lake.connect(read_only=True)
         concurrent = mart_checksums(con)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 
 import pytest
 
@@ -14,14 +13,14 @@ from onesource.core import lake
 from onesource.core.faults import ENV
 from onesource.core.releases import mart_checksums
 from tests.conftest import platform_at
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.slow
 
 
 def _run(args: list[str], env: dict, fault: str | None = None) -> subprocess.CompletedProcess:
     run_env = {**env, ENV: fault} if fault else env
-    return subprocess.run([sys.executable, "-m", "onesource.cli", *args], env=run_env, capture_output=True,
-                          text=True, timeout=1200)
+    return run_cli(*args, env=run_env, timeout=1200)
 
 
 def _state(root) -> tuple[dict, dict]:

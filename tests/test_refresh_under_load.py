@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -19,6 +18,7 @@ from onesource.core import lake
 from onesource.core.releases import latest_release
 from tests.api.test_serve import _free_port
 from tests.conftest import build_lake, platform_at
+from tests.helpers import popen_cli, run_cli, wait_until
 from tests.test_time_travel import _first_days
 
 pytestmark = pytest.mark.slow
@@ -43,9 +43,8 @@ def test_api_keeps_answering_consistently_during_a_full_refresh(city, tmp_path, 
         store.close()
         env = {**os.environ, "ONESOURCE_API_RELEASE_POLL_SECONDS": "0.2"}
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "onesource.cli", "serve", "--port", str(port)], env=env,
-                                  stdout=(tmp_path / "serve.log").open("w"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = popen_cli("serve", "--port", str(port), env=env, stdout=(tmp_path / "serve.log").open("w"),
+                           stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         answers, errors, latencies, stop = [], [], [], threading.Event()
         try:
@@ -78,18 +77,15 @@ def test_api_keeps_answering_consistently_during_a_full_refresh(city, tmp_path, 
             threads = [threading.Thread(target=load) for _ in range(2)]
             for t in threads:
                 t.start()
-            refresh = subprocess.run([sys.executable, "-m", "onesource.cli", "ingest", "--landing", str(city.landing),
-                                      "--no-expectations"], env=env, capture_output=True, text=True, timeout=900)
+            refresh = run_cli("ingest", "--landing", str(city.landing), "--no-expectations", env=env)
             assert refresh.returncode == 0, refresh.stderr[-2000:]
-            refresh = subprocess.run([sys.executable, "-m", "onesource.cli", "link"], env=env, capture_output=True,
-                                     text=True, timeout=900)
+            refresh = run_cli("link", env=env)
             assert refresh.returncode == 0, refresh.stderr[-2000:]
             con = lake.connect(read_only=True)
             last = latest_release(con)
             con.close()
-            deadline = time.monotonic() + 60
-            while (not answers or answers[-1]["snapshot_id"] != last.snapshot_id) and time.monotonic() < deadline:
-                time.sleep(0.2)
+            wait_until(lambda: answers and answers[-1]["snapshot_id"] == last.snapshot_id, 60, 0.2,
+                       "the API serving the newest release")
             stop.set()
             for t in threads:
                 t.join()

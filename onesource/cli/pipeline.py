@@ -72,15 +72,17 @@ def _print_linkage(results: dict) -> None:
                    f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
 
 
-def _run(landing: Path | None, incremental: bool, note: str, run_expectations: bool = True) -> None:
+def _run(landing: Path | None, incremental: bool, note: str, run_expectations: bool = True,
+         only: list[str] | None = None) -> None:
     try:
         report = sequence.run_refresh(get_settings(), landing, incremental=incremental,
-                                      run_expectations=run_expectations, note=note,
+                                      run_expectations=run_expectations, note=note, only=only,
                                       on_stage=lambda name, s: typer.echo(f"stage {name} {s:.1f}s"))
-    except sequence.RefreshFailed as exc:
+    except (sequence.RefreshFailed, ValueError) as exc:
         raise fail(str(exc)) from None
     _print_linkage(report.linkage)
-    typer.echo(f"release {report.release.release_id}: snapshot {report.release.snapshot_id}")
+    if report.release is not None:
+        typer.echo(f"release {report.release.release_id}: snapshot {report.release.snapshot_id}")
     typer.echo(f"refreshed in {sum(s for _n, s in report.stages):.1f}s")
 
 
@@ -110,9 +112,12 @@ def link(truth: Annotated[Path | None, typer.Option(help="Truth folder: also rep
 
 
 def refresh(landing: LandingOption = None, incremental: IncrementalOption = True,
-            no_expectations: NoExpectations = False) -> None:
+            no_expectations: NoExpectations = False,
+            stage: Annotated[list[str] | None, typer.Option(help="Only this stage of the sequence (repeatable): "
+                                                             + ", ".join(s.name for s in sequence.SEQUENCE))]
+            = None) -> None:
     """The daily refresh in one process: ingest, staging, linkage, marts, open data, dashboards, release."""
-    _run(landing_dir(landing, get_settings()), incremental, "onesource refresh", not no_expectations)
+    _run(landing_dir(landing, get_settings()), incremental, "onesource refresh", not no_expectations, stage)
 
 
 def publish(out: Annotated[Path | None, typer.Option(help="Folder for opendata/ and dashboards/ "

@@ -10,6 +10,7 @@ from onesource.core import lake
 from onesource.core.releases import latest_release, mark_release
 from tests.api.conftest import running_api
 from tests.conftest import EXAMPLES, build_lake, platform_at
+from tests.helpers import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +65,9 @@ def test_answers_stay_on_one_release_while_the_lake_is_rewritten(example_home, m
             con.execute("update lake.marts.dim_person set name = name || '・'")
             con.execute("update lake.marts.dim_person set name = replace(name, '・', '')")
         second = mark_release(con, "tests: second release")
-        while not answers or answers[-1]["snapshot_id"] != second.snapshot_id:
-            assert not errors, errors
-            threading.Event().wait(0.05)
+        wait_until(lambda: bool(errors) or (answers and answers[-1]["snapshot_id"] == second.snapshot_id), 120,
+                   0.05, "the API serving the second release")
+        assert not errors, errors
         stop.set()
         for t in threads:
             t.join()

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers import popen_cli, run_cli
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -23,8 +25,7 @@ def _free_port() -> int:
 
 
 def _cli(env: dict, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "onesource.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = run_cli(*args, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -37,8 +38,8 @@ def server(published_city, tmp_path):
     env.pop("ONESOURCE_API_STORE_DSN", None)
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "onesource.cli", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = popen_cli("serve", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT,
+                     start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -68,8 +69,7 @@ def test_cli_registers_lists_and_revokes_clients_against_the_running_server(serv
     assert "jidou_teate" in _cli(env, "clients", "list")
     _cli(env, "clients", "revoke", client_id)
     assert httpx.get(url, params={"purpose": "jidou_teate"}, headers={"X-API-Key": key}).status_code == 401
-    bad = subprocess.run([sys.executable, "-m", "onesource.cli", "clients", "add", "x", "--kind", "private",
-                          "--purpose", "jidou_teate"], env=env, capture_output=True, text=True)
+    bad = run_cli("clients", "add", "x", "--kind", "private", "--purpose", "jidou_teate", env=env)
     assert bad.returncode == 2 and "may not be used by a private client" in bad.stderr
     assert "access log OK" in _cli(env, "accesslog", "verify")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from dagster_project.defs import maintenance
 from ingestion.contracts import contracts
 from tests.conftest import EXAMPLES, REPO
 from tests.fixtures import handmade
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +88,7 @@ def _build(home, landing, truth=None):
     env = {**os.environ, "ONESOURCE_HOME": str(home), "ONESOURCE_KEYS_DIR": str(home.parent / "keys")}
     if truth:
         env["ONESOURCE_TRUTH_DIR"] = str(truth)
-    return subprocess.run([sys.executable, "-m", "onesource.cli", "build", "--landing", str(landing)], env=env,
-                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    return run_cli("build", "--landing", str(landing), env=env)
 
 
 def test_build_runs_the_whole_graph_and_every_check_passes(tmp_path):
@@ -126,3 +127,19 @@ def test_lake_maintenance_job_keeps_every_release(built_city):
         assert mart_checksums(con) == before
         assert {r[0] for r in releases} <= {r[0] for r in con.execute("select snapshot_id from lake.snapshots()").fetchall()}
         con.close()
+
+
+def test_importing_the_code_location_has_no_side_effects(tmp_path):
+    """Importing dagster_project.definitions reads no settings, writes nothing, parses no dbt project and
+    leaves the environment as it was; Dagster builds the definitions when it loads the code location."""
+    home = tmp_path / "home"
+    probe = ("import json, os, sys; before = dict(os.environ); import dagster_project.definitions as d; "
+             "print(json.dumps({'env_unchanged': dict(os.environ) == before, 'dbt_loaded': 'dbt.cli.main' in "
+             "sys.modules, 'lazy': not isinstance(d.defs, __import__('dagster').Definitions)}))")
+    env = {**os.environ, "ONESOURCE_HOME": str(home), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"env_unchanged": True, "dbt_loaded": False,
+                                                                 "lazy": True}
+    assert not home.exists() and not (tmp_path / "keys").exists()

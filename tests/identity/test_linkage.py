@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +12,8 @@ from identity.quality import pairwise
 from identity.run import import_decisions, link_all
 from onesource.core import lake
 from onesource.core.settings import get_settings
-from tests.conftest import REPO, build_lake, platform_at
+from tests.conftest import build_lake, platform_at
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +34,7 @@ def test_person_and_business_linkage_quality(linked, city):
 
 
 def test_xref_export_covers_every_loaded_record_with_the_spec_keys(linked, city, tmp_path):
-    env = {**__import__("os").environ}
-    proc = subprocess.run([sys.executable, "-m", "onesource.cli", "export", "xref", "--out", str(tmp_path)],
-                          env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    proc = run_cli("export", "xref", "--out", str(tmp_path), timeout=300)
     assert proc.returncode == 0, proc.stderr
     for entity in ("person", "business"):
         with (tmp_path / f"{entity}_source_xref.csv").open(encoding="utf-8", newline="") as fh:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
 
 import pyarrow as pa
 
 from ingestion import expectations
 from ingestion.batch import ARROW_TYPES
 from ingestion.contracts import contracts
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES
 from tests.fixtures import handmade
+from tests.helpers import run_cli
 
 
 def _cli(home, *args):
     env = {**os.environ, "ONESOURCE_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "onesource.cli", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    return run_cli(*args, env=env, timeout=600)
 
 
 def test_ingest_example_prints_each_system_and_exits_zero(tmp_path):

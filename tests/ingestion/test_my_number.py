@@ -6,8 +6,6 @@ import logging
 import os
 import re
 import stat
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from onesource.core.masking import mask_my_numbers
 from onesource.core.settings import get_settings
 from tests.conftest import REPO
 from tests.fixtures import handmade
+from tests.helpers import run_cli
 
 RUN = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
@@ -73,8 +72,7 @@ def test_no_my_number_from_input_anywhere_in_the_lake_or_logs(home, city, tmp_pa
     caplog.set_level(logging.DEBUG)
     ingest(city.landing)
     env = {**os.environ, "ONESOURCE_HOME": str(home)}
-    cli = subprocess.run([sys.executable, "-m", "onesource.cli", "-v", "ingest", "--landing", str(zone_landing)],
-                         env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    cli = run_cli("-v", "ingest", "--landing", str(zone_landing), env=env, timeout=600)
     assert cli.returncode == 1  # the hand-made zone's deliberately broken delivery
     leaked = lake_numbers(home) & inputs
     assert not leaked, f"{len(leaked)} 個人番号 from the input found in the lake"

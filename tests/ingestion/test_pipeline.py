@@ -7,7 +7,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,9 @@ import pytest
 from ingestion.pipeline import ingest
 from onesource.core import lake
 from onesource.core.faults import ENV as FAULT_ENV
-from tests.conftest import EXAMPLES, REPO
+from tests.conftest import EXAMPLES
 from tests.fixtures import handmade
+from tests.helpers import run_cli
 from tests.ingestion.reconcile import assert_reconciles, load_manifest
 
 
@@ -186,8 +186,7 @@ def _dump(con) -> dict[str, list]:
 
 
 def _run_cli(env: dict, landing: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "onesource.cli", "ingest", "--landing", str(landing)],
-                          env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    return run_cli("ingest", "--landing", str(landing), env=env, timeout=600)
 
 
 def test_load_killed_half_way_leaves_nothing_and_rerun_equals_uninterrupted(tmp_path, zone):

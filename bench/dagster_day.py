@@ -1,0 +1,69 @@
+"""A day of the city as the data team runs it in Dagster, for bench_city.py: the sensors' ticks, and each run
+they request executed in a process of its own, as the daemon's run launcher would start a run worker.
+
+    python bench/dagster_day.py tick CURSORS.json   # evaluate the sensors; print the runs they request (JSON)
+    python bench/dagster_day.py run JOB [PARTITION | START..END]   # one run, in this process, on the instance
+
+The platform's own instance (``$ONESOURCE_HOME/dagster``) records every run, so the UI shows the benchmark's
+days like any other; the sensors' cursors are kept in CURSORS.json between ticks, as the daemon keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project import ui
+from dagster_project.definitions import build_definitions
+from onesource.core.settings import get_settings
+
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(ui.ensure_instance(get_settings())))
+
+
+def tick(cursor_file: Path) -> None:
+    """Evaluate every sensor once (the delivery sensors first, then the refresh sensor) and print its runs."""
+    defs = build_definitions(get_settings())
+    cursors = json.loads(cursor_file.read_text()) if cursor_file.exists() else {}
+    requests = []
+    with _instance() as instance:
+        for sensor in sorted(defs.sensors, key=lambda s: s.name == "refresh_after_loads"):
+            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursors.get(sensor.name)) as ctx:
+                result = sensor.evaluate_tick(ctx)
+            if result.cursor is not None:
+                cursors[sensor.name] = result.cursor
+            for r in result.run_requests or []:
+                tags = dict(r.tags or {})
+                part = r.partition_key or (f"{tags['dagster/asset_partition_range_start']}.."
+                                           f"{tags['dagster/asset_partition_range_end']}"
+                                           if "dagster/asset_partition_range_start" in tags else "")
+                requests.append({"sensor": sensor.name, "job": r.job_name or sensor.job_name, "partition": part})
+    cursor_file.write_text(json.dumps(cursors))
+    print(json.dumps(requests))
+
+
+def run(job: str, partition: str = "") -> None:
+    defs = build_definitions(get_settings())
+    tags, key = {}, None
+    if ".." in partition:
+        start, end = partition.split("..")
+        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    elif partition:
+        key = partition
+    with _instance() as instance:
+        result = defs.get_job_def(job).execute_in_process(
+            instance=instance, tags=tags, partition_key=key, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    if not result.success:
+        sys.exit(f"run {result.run_id} of {job} failed")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "tick":
+        tick(Path(sys.argv[2]))
+    else:
+        run(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")
