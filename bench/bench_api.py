@@ -10,7 +10,7 @@ one thread, on the other core) cycles through those residents. Every request aut
 key, checks the purpose binding and the live consent in the store, reads the served release and
 waits for its access-log entry to be committed (SQLite, synchronous=FULL) before it answers. The
 same run then measures ``GET /health``. After each lookup run the access log must hold one new entry per
-request wrk counted (plus at most one per connection still in flight when wrk stopped). Target (issue 7): 1,500 requests/s with p99 under 25 ms.
+request wrk counted (plus at most one per connection still in flight when wrk stopped). Target: 1,500 requests/s with p99 under 25 ms.
 Figures go to stdout and bench/results/api.json.
 """
 

@@ -9,7 +9,7 @@ The city is simulated with no daily deltas (the initial delivery only), then
 load's own). The floor is DuckDB's plain ``read_csv`` of the same CSV files with
 no checks, in another child with the same thread count: UTF-8 files directly,
 the CP932 registry through DuckDB's ``encodings`` extension (``shift_jis``),
-installed for the benchmark only from its wheel. Targets (issue 3): whole
+installed for the benchmark only from its wheel. Targets: whole
 initial load under 3 minutes on the 2-core machine; CSV sources within 3x the
 floor. Figures go to stdout and bench/results/ingest.json.
 """

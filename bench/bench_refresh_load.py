@@ -5,7 +5,7 @@
 One uvicorn worker serves consent-checked person lookups (as in bench_api.py) to wrk in 10-second
 windows while `onesource link` (staging, a full relink, the marts, a new release) runs in another
 process. Reported per window and overall: requests per second, p50/p99, errors (non-2xx and socket
-errors), and which release was served. Target (issue 8): zero errors during the refresh.
+errors), and which release was served. Target: zero errors during the refresh.
 Figures go to stdout and bench/results/refresh_load.json.
 """
 

@@ -4,7 +4,7 @@
     python bench/bench_simulate.py --residents 50000 --days 30
 
 Each run is a separate process (so peak RSS is that run's own); figures go to stdout
-and to bench/results/simulate.json. Targets (issue 2): 500,000 residents with 30 days
+and to bench/results/simulate.json. Targets: 500,000 residents with 30 days
 in under 5 minutes and under 4 GB.
 """
 

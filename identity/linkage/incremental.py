@@ -55,7 +55,7 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
     entity = spec.entity
     records, work = load_records(lake_con, settings, spec)
     work.register("prev_arrow", to_arrow(lake_con.execute(
-        f"select unique_id, {entity}_id as old_id, fingerprint from lake.identity.{entity}membership_table").arrow()))
+        f"select unique_id, {entity}_id as old_id, fingerprint from lake.identity.{entity}_membership").arrow()))
     work.execute("create table prev as select * from prev_arrow")
     work.unregister("prev_arrow")
     work.execute("""create table fresh as select r.unique_id from records_arrow r left join prev p using (unique_id)
