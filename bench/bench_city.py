@@ -128,7 +128,8 @@ def main() -> None:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-city-"))
     root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ONESOURCE_HOME": str(root / "home"), "ONESOURCE_KEYS_DIR": str(root / "keys")}
+    env = {**os.environ, "ONESOURCE_HOME": str(root / "home"), "ONESOURCE_KEYS_DIR": str(root / "keys"),
+           "ONESOURCE_LANDING": str(root / "landing")}  # what the sensors watch
     for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR"):
         env.pop(var, None)
     source, live = args.source or root / "source", root / "landing"
@@ -182,11 +183,12 @@ def main() -> None:
         out = []
         for _ in range(2):  # the delivery sensors' runs, then the refresh the refresh sensor starts after them
             tick = run_stage("tick", [*DAGSTER_DAY, "tick", str(cursors)], env, keep_stdout=True)
-            requests = json.loads(tick.pop("stdout").strip().splitlines()[-1])
-            out.append(tick)
-            for r in requests:
+            told = json.loads(tick.pop("stdout").strip().splitlines()[-1])
+            # the daemon evaluates sensors in its long-lived process: count the evaluation, not our start-up
+            out.append({**tick, "seconds": told["seconds"], "process_seconds": tick["seconds"]})
+            for r in told["requests"]:
                 out.append(run_stage(f"{r['job']}{'@' + r['partition'] if r['partition'] else ''}",
-                                     [*DAGSTER_DAY, "run", r["job"], r["partition"]], env))
+                                     [*DAGSTER_DAY, "run", r["job"], r["partition"], ",".join(r["assets"])], env))
         step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
         print(f"{day:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  lake {step['lake_mb']:>6,} MB  "
@@ -217,7 +219,8 @@ def main() -> None:
                   f"min {daily[0]:.1f} s, max {daily[-1]:.1f} s", flush=True)
     if days and args.path != "cli":  # the cost of looking when nothing new arrived
         idle_tick = run_stage("tick", [*DAGSTER_DAY, "tick", str(cursors)], env, keep_stdout=True)
-        started = json.loads(idle_tick.pop("stdout").strip().splitlines()[-1])
+        told = json.loads(idle_tick.pop("stdout").strip().splitlines()[-1])
+        started, idle_tick["seconds"] = told["requests"], told["seconds"]
         day = days[-1]
         idle_run = run_stage("ingest_juki", [*DAGSTER_DAY, "run", "ingest_juki", f"{day[:4]}-{day[4:6]}-{day[6:]}"],
                              env)

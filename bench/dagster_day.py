@@ -2,7 +2,7 @@
 they request executed in a process of its own, as the daemon's run launcher would start a run worker.
 
     python bench/dagster_day.py tick CURSORS.json   # evaluate the sensors; print the runs they request (JSON)
-    python bench/dagster_day.py run JOB [PARTITION | START..END]   # one run, in this process, on the instance
+    python bench/dagster_day.py run JOB [PARTITION | START..END] [ASSET,...]   # one run, on the instance
 
 The platform's own instance (``$ONESOURCE_HOME/dagster``) records every run, so the UI shows the benchmark's
 days like any other; the sensors' cursors are kept in CURSORS.json between ticks, as the daemon keeps them.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +31,7 @@ def tick(cursor_file: Path) -> None:
     defs = build_definitions(get_settings())
     cursors = json.loads(cursor_file.read_text()) if cursor_file.exists() else {}
     requests = []
+    t0 = time.perf_counter()  # what the daemon spends: the evaluations (its code server has loaded the code)
     with _instance() as instance:
         for sensor in sorted(defs.sensors, key=lambda s: s.name == "refresh_after_loads"):
             with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursors.get(sensor.name)) as ctx:
@@ -41,12 +43,13 @@ def tick(cursor_file: Path) -> None:
                 part = r.partition_key or (f"{tags['dagster/asset_partition_range_start']}.."
                                            f"{tags['dagster/asset_partition_range_end']}"
                                            if "dagster/asset_partition_range_start" in tags else "")
-                requests.append({"sensor": sensor.name, "job": r.job_name or sensor.job_name, "partition": part})
+                requests.append({"sensor": sensor.name, "job": r.job_name or sensor.job_name, "partition": part,
+                                 "assets": [k.to_user_string() for k in r.asset_selection or []]})
     cursor_file.write_text(json.dumps(cursors))
-    print(json.dumps(requests))
+    print(json.dumps({"requests": requests, "seconds": round(time.perf_counter() - t0, 2)}))
 
 
-def run(job: str, partition: str = "") -> None:
+def run(job: str, partition: str = "", assets: str = "") -> None:
     defs = build_definitions(get_settings())
     tags, key = {}, None
     if ".." in partition:
@@ -55,8 +58,9 @@ def run(job: str, partition: str = "") -> None:
     elif partition:
         key = partition
     with _instance() as instance:
+        selection = [dg.AssetKey(a.split("/")) for a in assets.split(",") if a] or None
         result = defs.get_job_def(job).execute_in_process(
-            instance=instance, tags=tags, partition_key=key, raise_on_error=False,
+            instance=instance, tags=tags, partition_key=key, raise_on_error=False, asset_selection=selection,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         sys.exit(f"run {result.run_id} of {job} failed")
@@ -66,4 +70,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "tick":
         tick(Path(sys.argv[2]))
     else:
-        run(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "")
+        run(*sys.argv[2:5])

@@ -6,33 +6,42 @@ the lake's ledger already holds, so opening the UI on a built lake starts no run
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from dagster_project.defs.ingestion.assets import daily, partitioned
+from dagster_project.defs.ingestion.assets import bronze_key, daily, partitioned
 from ingestion.contracts import contracts
 from onesource.core import lake
 from onesource.core.lake import LAKE_ALIAS as L
 from onesource.core.settings import Settings, get_settings
 
+SYSTEMS_TAG = "onesource/systems"  # the systems whose deliveries a run loads
+WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 
-def _ledger(settings: Settings, system: str) -> tuple[set[str], dt.datetime | None]:
-    """Deliveries of ``system`` the lake holds (loaded or re-sent), and when it last loaded one."""
+
+def _ledger(settings: Settings) -> dict[str, tuple[set[str], dt.datetime | None]]:
+    """Per system, the deliveries the lake holds (loaded or re-sent) and when it last loaded one."""
     if settings.catalog_dsn is None and not settings.catalog_path.exists():
-        return set(), None
+        return {}
     try:
         con = lake.connect(settings, read_only=True)
     except duckdb.Error:
-        return set(), None
+        return {}
     try:
-        rows = con.execute(f"select delivery, recorded_at from {L}.ops.deliveries where system = ? "
-                           "and status in ('loaded', 'resend')", [system]).fetchall()
+        rows = con.execute(f"select system, delivery, recorded_at from {L}.ops.deliveries "
+                           "where status in ('loaded', 'resend')").fetchall()
     except duckdb.CatalogException:  # nothing was ever loaded
-        return set(), None
+        return {}
     finally:
         con.close()
-    return {r[0] for r in rows}, max((r[1] for r in rows), default=None)
+    out: dict[str, tuple[set[str], dt.datetime | None]] = {}
+    for system, delivery, at in rows:
+        held, last = out.get(system, (set(), None))
+        held.add(delivery)
+        out[system] = (held, at if last is None or at > last else last)
+    return out
 
 
 def _db_sensor(system: str, job) -> dg.SensorDefinition:
@@ -55,42 +64,90 @@ def _db_sensor(system: str, job) -> dg.SensorDefinition:
 
 
 def _read_since_changed(settings: Settings, system: str, path) -> bool:
-    _, last = _ledger(settings, system)
+    _, last = _ledger(settings).get(system, (set(), None))
     return last is not None and last.timestamp() >= path.stat().st_mtime
 
 
-def _file_sensor(system: str, job, partitions: dg.DailyPartitionsDefinition) -> dg.SensorDefinition:
-    @dg.sensor(name=f"{system}_deliveries", job=job, minimum_interval_seconds=30,
+def _closed(root: Path, seen: set[str], keys: set[str]) -> list[str]:
+    """Partition keys of the closed deliveries under ``root`` that are not in ``seen``, oldest first."""
+    if not root.is_dir():
+        return []
+    out = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
+        key = f"{folder.name[:4]}-{folder.name[4:6]}-{folder.name[6:]}"
+        if folder.name not in seen and (folder / "_SUCCESS").exists() and key in keys:
+            out.append(key)
+    return out
+
+
+def _waiting_runs(context: dg.SensorEvaluationContext) -> list:
+    """Runs of the deliveries' jobs that are queued and not started yet (they will read what is closed now)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # evaluated without an instance (a unit test)
+        return []
+    return [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=WAITING), limit=200)
+            if r.job_name.startswith("ingest_")]
+
+
+def _range(keys: list[str]) -> dict:
+    if len(keys) == 1:
+        return {"partition_key": keys[0]}
+    return {"tags": {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}}
+
+
+def _file_sensor(system: str, job, all_files_job, partitions: dg.DailyPartitionsDefinition,
+                 file_systems: dict[str, list[dg.AssetKey]]) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{system}_deliveries", jobs=[job, all_files_job], minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"Start loading a {system} delivery when its _SUCCESS appears.")
+               description=f"Start loading a {system} delivery when its _SUCCESS appears (with the other systems' "
+                           "deliveries of the same days, when they are closed too: one run, one process).")
     def file_sensor(context: dg.SensorEvaluationContext):
         settings = get_settings()
         root = settings.landing_dir / system
         if not root.is_dir():
             return dg.SkipReason(f"no landing folder {root}")
-        seen = set(json.loads(context.cursor)) if context.cursor else _ledger(settings, system)[0]
+        ledger = None if context.cursor else _ledger(settings)
+        seen = set(json.loads(context.cursor)) if context.cursor else ledger.get(system, (set(), None))[0]
         keys = set(partitions.get_partition_keys())
-        new = []
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
-            if folder.name in seen or not (folder / "_SUCCESS").exists():
-                continue
-            key = f"{folder.name[:4]}-{folder.name[4:6]}-{folder.name[6:]}"
-            if key in keys:
-                new.append(key)
-                seen.add(folder.name)
+        new = _closed(root, seen, keys)
+        seen |= {k.replace("-", "") for k in new}
         context.update_cursor(json.dumps(sorted(seen)))
         if not new:
             return dg.SkipReason("no new closed delivery")
-        if len(new) == 1:
-            return dg.RunRequest(run_key=f"{system}:{new[0]}", partition_key=new[0])
-        # several closed deliveries at once (a first start, a catch-up): one run over their range, in date order
-        return dg.RunRequest(run_key=f"{system}:{new[0]}..{new[-1]}",
-                             tags={"dagster/asset_partition_range_start": new[0],
-                                   "dagster/asset_partition_range_end": new[-1]})
+        waiting = _waiting_runs(context)
+        for run in waiting:
+            if system in run.tags.get(SYSTEMS_TAG, "").split(",") and set(new) <= _run_days(run, partitions):
+                return dg.SkipReason(f"run {run.run_id} (queued) loads these deliveries")
+        # the other systems whose deliveries of exactly these days are closed, not loaded and not queued: one run
+        ledger = ledger if ledger is not None else _ledger(settings)
+        queued = {(s_, d) for r in waiting for s_ in r.tags.get(SYSTEMS_TAG, "").split(",") for d in _run_days(r, partitions)}
+        together = [system] + [
+            other for other in file_systems if other != system
+            and _closed(settings.landing_dir / other, ledger.get(other, (set(), None))[0], set(new)) == new
+            and not any((other, d) for d in new if (other, d) in queued)]
+        tags = {SYSTEMS_TAG: ",".join(together)}
+        where = _range(new)
+        where["tags"] = {**where.get("tags", {}), **tags}
+        run_key = f"{system}:{new[0]}" + (f"..{new[-1]}" if len(new) > 1 else "")
+        if len(together) == 1:
+            return dg.RunRequest(run_key=run_key, job_name=job.name, **where)
+        return dg.RunRequest(run_key=run_key, job_name=all_files_job.name, **where,
+                             asset_selection=[k for s_ in together for k in file_systems[s_]])
     return file_sensor
+
+
+def _run_days(run, partitions: dg.DailyPartitionsDefinition) -> set[str]:
+    if "dagster/partition" in run.tags:
+        return {run.tags["dagster/partition"]}
+    start, end = run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")
+    if not start:
+        return set()
+    return set(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
 
 
 def build_sensors(settings: Settings, job_for: dict) -> list[dg.SensorDefinition]:
     partitions = daily(settings.partitions_start)
-    return [_file_sensor(s, job_for[f"ingest_{s}"], partitions) if partitioned(c)
-            else _db_sensor(s, job_for[f"ingest_{s}"]) for s, c in contracts().items()]
+    file_systems = {s: [bronze_key(t) for t in c.tables] for s, c in contracts().items() if partitioned(c)}
+    return [_file_sensor(s, job_for[f"ingest_{s}"], job_for["ingest_deliveries"], partitions, file_systems)
+            if s in file_systems else _db_sensor(s, job_for[f"ingest_{s}"]) for s in contracts()]

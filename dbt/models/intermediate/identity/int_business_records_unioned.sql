@@ -12,26 +12,26 @@ houjin as (
 
 keiyaku as (
     select
-        'keiyaku', vendor_key, houjin_bango,
+        'keiyaku' as source_system, vendor_key as source_record_key, houjin_bango,
         name_core_key, name_kana_key, legal_form, address_key, town, phone_key,
-        trade_name, located_in_city, updated_at::timestamp
+        trade_name as name, located_in_city, updated_at::timestamp as observed_at
     from {{ ref('stg_keiyaku__vendors') }}
 ),
 
 hojokin as (
     select
-        'hojokin', shinsei_bango, houjin_bango,
-        name_core_key, corporate_name_kana_key, legal_form, address_key, town, phone_key,
-        applicant_name, address_in_city, updated_at::timestamp
+        'hojokin' as source_system, shinsei_bango as source_record_key, houjin_bango,
+        name_core_key, corporate_name_kana_key as name_kana_key, legal_form, address_key, town, phone_key,
+        applicant_name as name, address_in_city as located_in_city, updated_at::timestamp as observed_at
     from {{ ref('stg_hojokin__applications') }}
     where applicant_kind = 'hojin'
 ),
 
-unioned as (
+unioned as (  -- by name, in the order of the NTA register's columns
     select * from houjin
-    union all
+    union all by name
     select * from keiyaku
-    union all
+    union all by name
     select * from hojokin
 )
 

@@ -15,71 +15,68 @@ juki as (
 
 zei as (
     select
-        'zei', assessment_key,
-        atena_bango, null, null,
+        'zei' as source_system, assessment_key as source_record_key,
+        atena_bango,
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
-        null,
-        birth_year, birth_month, birth_day, sex_code, address_key, town, null,
-        updated_on::timestamp, address_canonical
+        birth_year, birth_month, birth_day, sex_code, address_key, town,
+        updated_on::timestamp as observed_at, address_canonical
     from {{ ref('stg_zei__assessments') }}
 ),
 
 kokuho as (
     select
-        'kokuho', hihokensha_bango,
-        atena_bango, null, setai_bango,
+        'kokuho' as source_system, hihokensha_bango as source_record_key,
+        atena_bango, setai_bango,
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
-        null,
-        birth_year, birth_month, birth_day, sex_code, null, null, null,
-        updated_at::timestamp, null
+        birth_year, birth_month, birth_day, sex_code,
+        updated_at::timestamp as observed_at
     from {{ ref('stg_kokuho__enrolments') }}
 ),
 
 kosodate_parent as (
     select
-        'kosodate', moushikomi_bango || ':保護者',
-        null, null, null,
-        parent_name_key, os_name_key(os_surname(parent_name)), os_name_key(os_given_name(parent_name)),
-        parent_name_kana_key, parent_surname_kana_key, os_kana_key(os_given_name(parent_name_kana)),
-        null,
-        year(parent_birth_date), month(parent_birth_date), day(parent_birth_date), null, address_key, town,
-        phone_key,
-        applied_on::timestamp, address_canonical
+        'kosodate' as source_system, moushikomi_bango || ':保護者' as source_record_key,
+        parent_name_key as name_key, os_name_key(os_surname(parent_name)) as surname_key,
+        os_name_key(os_given_name(parent_name)) as given_name_key,
+        parent_name_kana_key as name_kana_key, parent_surname_kana_key as surname_kana_key,
+        os_kana_key(os_given_name(parent_name_kana)) as given_name_kana_key,
+        year(parent_birth_date) as birth_year, month(parent_birth_date) as birth_month,
+        day(parent_birth_date) as birth_day, address_key, town, phone_key,
+        applied_on::timestamp as observed_at, address_canonical
     from {{ ref('stg_kosodate__applications') }}
 ),
 
 kosodate_child as (
     select
-        'kosodate', moushikomi_bango || ':児童',
-        child_atena_bango, null, null,
-        child_name_key, os_name_key(os_surname(child_name)), os_name_key(os_given_name(child_name)),
-        child_name_kana_key, child_surname_kana_key, os_kana_key(os_given_name(child_name_kana)),
-        null,
-        year(child_birth_date), month(child_birth_date), day(child_birth_date), null, address_key, town, null,
-        applied_on::timestamp, address_canonical
+        'kosodate' as source_system, moushikomi_bango || ':児童' as source_record_key,
+        child_atena_bango as atena_bango,
+        child_name_key as name_key, os_name_key(os_surname(child_name)) as surname_key,
+        os_name_key(os_given_name(child_name)) as given_name_key,
+        child_name_kana_key as name_kana_key, child_surname_kana_key as surname_kana_key,
+        os_kana_key(os_given_name(child_name_kana)) as given_name_kana_key,
+        year(child_birth_date) as birth_year, month(child_birth_date) as birth_month,
+        day(child_birth_date) as birth_day, address_key, town,
+        applied_on::timestamp as observed_at, address_canonical
     from {{ ref('stg_kosodate__applications') }}
 ),
 
 hojokin as (
     select
-        'hojokin', shinsei_bango,
-        null, kojin_bango_token, null,
-        name_key, surname_key, os_name_key(os_given_name(applicant_name)), name_kana_key, surname_kana_key, null,
-        null,
-        birth_year, birth_month, birth_day, null, address_key, town, phone_key,
-        updated_at::timestamp, address_canonical
+        'hojokin' as source_system, shinsei_bango as source_record_key,
+        kojin_bango_token,
+        name_key, surname_key, os_name_key(os_given_name(applicant_name)) as given_name_key, name_kana_key,
+        surname_kana_key,
+        birth_year, birth_month, birth_day, address_key, town, phone_key,
+        updated_at::timestamp as observed_at, address_canonical
     from {{ ref('stg_hojokin__applications') }}
     where applicant_kind = 'kojin'
 ),
 
 madoguchi as (
     select
-        'madoguchi', uketsuke_bango,
-        atena_bango, null, null,
-        null, null, null, null, null, null,
-        null,
-        null, null, null, null, null, null, null,
-        received_at, null
+        'madoguchi' as source_system, uketsuke_bango as source_record_key,
+        atena_bango,
+        received_at as observed_at
     from {{ ref('stg_madoguchi__procedures') }}
     where atena_bango is not null or uketsuke_bango in (
         select record_key from {{ ref('stg_quarantine__field_issues') }}
@@ -87,19 +84,19 @@ madoguchi as (
     )
 ),
 
-unioned as (
+unioned as (  -- by name: a source without a column leaves it null; juki, which has them all, sets the order
     select * from juki
-    union all
+    union all by name
     select * from zei
-    union all
+    union all by name
     select * from kokuho
-    union all
+    union all by name
     select * from kosodate_parent
-    union all
+    union all by name
     select * from kosodate_child
-    union all
+    union all by name
     select * from hojokin
-    union all
+    union all by name
     select * from madoguchi
 ),
 

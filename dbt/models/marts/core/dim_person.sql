@@ -39,11 +39,11 @@ display_names as (
     join (
         select 'juki|' || atena_bango as unique_id, name_display, name_kana, updated_at::timestamp as observed_at
         from {{ ref('stg_juki__residents') }}
-        union all
-        select 'kokuho|' || hihokensha_bango, name_display, name_kana, updated_at::timestamp
+        union all by name
+        select 'kokuho|' || hihokensha_bango as unique_id, name_display, name_kana, updated_at::timestamp as observed_at
         from {{ ref('stg_kokuho__enrolments') }}
-        union all
-        select 'zei|' || assessment_key, name_display, name_kana, updated_on::timestamp
+        union all by name
+        select 'zei|' || assessment_key as unique_id, name_display, name_kana, updated_on::timestamp as observed_at
         from {{ ref('stg_zei__assessments') }}
     ) n using (unique_id)
 ),

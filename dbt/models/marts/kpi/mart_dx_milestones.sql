@@ -22,10 +22,12 @@ totals as (
 final as (
     select month, 'ワンストップ' as milestone, 'one_stop_rate' as kpi, one_stop_rate as value,
         {{ var('onestop_target') }} as target from totals
-    union all
-    select month, 'ワンスオンリー', 'once_only_rate', once_only_rate, {{ var('onceonly_target') }} from totals
-    union all
-    select month, '電子市役所', 'online_share', online_share, {{ var('online_target') }} from totals
+    union all by name
+    select month, 'ワンスオンリー' as milestone, 'once_only_rate' as kpi, once_only_rate as value,
+        {{ var('onceonly_target') }} as target from totals
+    union all by name
+    select month, '電子市役所' as milestone, 'online_share' as kpi, online_share as value,
+        {{ var('online_target') }} as target from totals
 )
 
 select month, milestone, kpi, value, target::double as target,
