@@ -13,7 +13,6 @@ from dagster_project.defs.dbt import assets as dbt_assets
 from dagster_project.defs.identity import assets as identity_assets
 from dagster_project.defs.identity import checks as identity_checks
 from dagster_project.defs.ingestion import assets as bronze_assets
-from dagster_project.defs.ingestion import checks as bronze_checks
 from dagster_project.defs.ingestion import sensors as bronze_sensors
 from dagster_project.defs.publish import assets as publish_assets
 from dagster_project.defs.resources import Platform
@@ -26,7 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*bronze_assets.build_assets(settings), *dbt_assets.build_assets(settings),
                 *identity_assets.build_assets(), *publish_assets.build_assets()],
-        asset_checks=[*bronze_checks.build_checks(), *identity_checks.build_checks()],
+        asset_checks=identity_checks.build_checks(),  # the bronze checks are the load's own (defs/ingestion)
         jobs=[*all_jobs.values(), maintenance.lake_maintenance],
         schedules=[*jobs.build_schedules(all_jobs), maintenance.build_schedule()],
         sensors=[*bronze_sensors.build_sensors(settings, all_jobs), jobs.refresh_sensor(all_jobs)],

@@ -10,9 +10,11 @@ import functools
 
 import dagster as dg
 
+from dagster_project.defs.ingestion import checks
 from dagster_project.defs.resources import Platform
 from ingestion.contracts import Contract, Table, contracts
 from onesource import refresh
+from onesource.core import lake
 from onesource.core.settings import Settings
 
 
@@ -62,6 +64,11 @@ def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
                              metadata={"system": contract.system, "delivery": r.delivery, "reason": r.error})
         for t in contract.tables:
             yield dg.MaterializeResult(asset_key=bronze_key(t), metadata=_table_metadata(results, t))
+        con = lake.connect(settings, read_only=True)
+        try:
+            yield from checks.evaluate(con, contract, bronze_key)
+        finally:
+            con.close()
     return compute
 
 
@@ -77,6 +84,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                  for t in contract.tables]
         out.append(dg.multi_asset(
             name=f"load_{contract.system}", specs=specs, can_subset=False,
+            check_specs=checks.specs(contract, bronze_key),
             partitions_def=partitions if partitioned(contract) else None,
             backfill_policy=dg.BackfillPolicy.single_run() if partitioned(contract) else None,
             description=f"Load {contract.system} deliveries into bronze ({refresh.INGEST.description})",

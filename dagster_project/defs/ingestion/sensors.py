@@ -1,7 +1,10 @@
 """Sensors: a delivery's ``_SUCCESS`` starts loading it; the contract database is read when it changed.
 
-A sensor without a cursor (a new instance, or a lake built before the UI first started) begins past what
-the lake's ledger already holds, so opening the UI on a built lake starts no run that would load nothing.
+A delivery the lake's ledger already holds is never new, however it was loaded: a sensor without a cursor
+(a new instance, a lake built before the UI first started) begins past it, so opening the UI on a built
+lake starts no run that would load nothing. The first sensor to see a day's closed deliveries takes every
+system's of that day into one run (one process: the imports and the code location are paid once); the
+others find it queued and skip.
 """
 
 import datetime as dt
@@ -107,11 +110,14 @@ def _file_sensor(system: str, job, all_files_job, partitions: dg.DailyPartitions
         root = settings.landing_dir / system
         if not root.is_dir():
             return dg.SkipReason(f"no landing folder {root}")
-        ledger = None if context.cursor else _ledger(settings)
-        seen = set(json.loads(context.cursor)) if context.cursor else ledger.get(system, (set(), None))[0]
+        seen = set(json.loads(context.cursor)) if context.cursor else None
         keys = set(partitions.get_partition_keys())
-        new = _closed(root, seen, keys)
-        seen |= {k.replace("-", "") for k in new}
+        new = _closed(root, seen or set(), keys)
+        ledger = _ledger(settings) if new or seen is None else {}
+        # what the lake already holds is not new, however it was loaded (`onesource refresh`, another run)
+        held = ledger.get(system, (set(), None))[0]
+        new = [k for k in new if k.replace("-", "") not in held]
+        seen = (seen or set()) | held | {k.replace("-", "") for k in new}
         context.update_cursor(json.dumps(sorted(seen)))
         if not new:
             return dg.SkipReason("no new closed delivery")
@@ -120,7 +126,6 @@ def _file_sensor(system: str, job, all_files_job, partitions: dg.DailyPartitions
             if system in run.tags.get(SYSTEMS_TAG, "").split(",") and set(new) <= _run_days(run, partitions):
                 return dg.SkipReason(f"run {run.run_id} (queued) loads these deliveries")
         # the other systems whose deliveries of exactly these days are closed, not loaded and not queued: one run
-        ledger = ledger if ledger is not None else _ledger(settings)
         queued = {(s_, d) for r in waiting for s_ in r.tags.get(SYSTEMS_TAG, "").split(",") for d in _run_days(r, partitions)}
         together = [system] + [
             other for other in file_systems if other != system
