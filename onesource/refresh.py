@@ -23,6 +23,7 @@ from onesource.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from identity.linkage import LinkageResult
+    from ingestion.pipeline import Ingestor
     from ingestion.reports import DeliveryResult, IngestReport
     from onesource.core.releases import Release
 
@@ -63,15 +64,18 @@ def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = No
                on_delivery=on_delivery)
 
 
-def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[str]) -> list[DeliveryResult]:
-    """These delivery days (YYYYMMDD) of one system, in date order (Dagster's daily partitions)."""
+def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[str],
+                ingestor: Ingestor | None = None) -> list[DeliveryResult]:
+    """These delivery days (YYYYMMDD) of one system, in date order (Dagster's daily partitions), by
+    ``ingestor`` when the caller keeps one for several systems."""
     from ingestion.pipeline import Ingestor
 
-    ing = Ingestor(settings)
+    ing = ingestor or Ingestor(settings)
     try:
         return ing.ingest_days(landing, system, list(days))
     finally:
-        ing.con.close()
+        if ingestor is None:
+            ing.con.close()
 
 
 def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None = None, check: bool = True) -> Any:

@@ -14,7 +14,6 @@ from dagster_project.defs.ingestion import checks
 from dagster_project.defs.resources import Platform
 from ingestion.contracts import Contract, Table, contracts
 from onesource import refresh
-from onesource.core import lake
 from onesource.core.settings import Settings
 
 
@@ -56,7 +55,8 @@ def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
         elif context.has_partition_key:
             days = [_day(context.partition_key)]
         settings = platform.settings()
-        results = refresh.ingest_days(settings, settings.landing_dir, contract.system, days)
+        loader = platform.ingestor()
+        results = refresh.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
         failed = [r for r in results if r.status == "failed"]
         if failed:
             r = failed[0]
@@ -64,11 +64,7 @@ def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
                              metadata={"system": contract.system, "delivery": r.delivery, "reason": r.error})
         for t in contract.tables:
             yield dg.MaterializeResult(asset_key=bronze_key(t), metadata=_table_metadata(results, t))
-        con = lake.connect(settings, read_only=True)
-        try:
-            yield from checks.evaluate(con, contract, bronze_key)
-        finally:
-            con.close()
+        yield from checks.evaluate(loader.con, contract, bronze_key)  # on the loader's own connection
     return compute
 
 

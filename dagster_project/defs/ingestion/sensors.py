@@ -9,6 +9,7 @@ others find it queued and skip.
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -24,8 +25,22 @@ SYSTEMS_TAG = "onesource/systems"  # the systems whose deliveries a run loads
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
 
 
+_LEDGER_SECONDS = 5.0  # the sensors of one tick read the lake's ledger once between them
+_ledger_read: dict[str, tuple[float, dict]] = {}
+
+
 def _ledger(settings: Settings) -> dict[str, tuple[set[str], dt.datetime | None]]:
     """Per system, the deliveries the lake holds (loaded or re-sent) and when it last loaded one."""
+    where = settings.catalog_dsn.get_secret_value() if settings.catalog_dsn else str(settings.catalog_path)
+    read_at, held = _ledger_read.get(where, (0.0, {}))
+    if time.monotonic() - read_at < _LEDGER_SECONDS:
+        return held
+    held = _read_ledger(settings)
+    _ledger_read[where] = (time.monotonic(), held)
+    return held
+
+
+def _read_ledger(settings: Settings) -> dict[str, tuple[set[str], dt.datetime | None]]:
     if settings.catalog_dsn is None and not settings.catalog_path.exists():
         return {}
     try:
