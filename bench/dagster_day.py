@@ -23,8 +23,8 @@ from dagster_project.definitions import build_definitions
 from onesource.core.settings import get_settings
 
 
-def _instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.from_config(str(ui.ensure_instance(get_settings())))
+def _instance():
+    return ui.open_instance(get_settings())
 
 
 def tick(cursor_file: Path) -> None:

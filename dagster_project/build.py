@@ -81,7 +81,7 @@ def run_build(landing: Path, settings: Settings | None = None, raise_on_error: b
     defs = build_definitions(settings)
     run_config = {**QUIET, "resources": {"platform": {"config": {"landing": str(landing)}}}}
     summary = BuildSummary(success=True)
-    with dg.DagsterInstance.from_config(str(ui.ensure_instance(settings))) as instance:
+    with ui.open_instance(settings) as instance:
         keys = daily(settings.partitions_start).get_partition_keys()
         wanted = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in _delivery_days(landing)]
         if wanted:

@@ -5,13 +5,17 @@ The instance lives in ``$ONESOURCE_HOME/dagster``: SQLite storage by default, Po
 the webserver, the daemon and the code server together.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import dagster as dg
 
 from onesource.core.settings import Settings, get_settings
 
@@ -22,10 +26,45 @@ def instance_yaml(settings: Settings) -> str:
     # one run at a time: the embedded SQLite lake catalog takes one writer; no onboarding pop-up for the data team
     lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
     if settings.dagster_dsn is not None:
-        lines += ["storage:", "  postgres:", "    postgres_url:", "      env: ONESOURCE_DAGSTER_DSN"]
+        # the URL comes from the environment (never written here); see storage_env for its driver
+        lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {STORAGE_URL_ENV}"]
     else:
         lines += ["storage:", "  sqlite:", f"    base_dir: {settings.home / 'dagster' / 'storage'}"]
     return "\n".join(lines) + "\n"
+
+
+STORAGE_URL_ENV = "ONESOURCE_DAGSTER_STORAGE_URL"  # derived from ONESOURCE_DAGSTER_DSN, set by the platform
+
+
+def storage_env(settings: Settings) -> dict[str, str]:
+    """The environment Dagster's PostgreSQL storage reads its URL from. Its event log sends
+    `NOTIFY run_events, <id>` with a bound parameter, which psycopg 3 (SQLAlchemy's default PostgreSQL driver)
+    sends to the server as `$1` and PostgreSQL rejects: every run failed to start. The URL names psycopg2."""
+    if settings.dagster_dsn is None:
+        return {}
+    dsn = settings.dagster_dsn.get_secret_value()
+    scheme, rest = dsn.split("://", 1)
+    return {STORAGE_URL_ENV: f"postgresql+psycopg2://{rest}" if scheme in ("postgresql", "postgres") else dsn}
+
+
+@contextlib.contextmanager
+def open_instance(settings: Settings | None = None) -> Iterator[dg.DagsterInstance]:
+    """The platform's Dagster instance in this process (``onesource build``, benchmarks, tests)."""
+    settings = settings or get_settings()
+    home = ensure_instance(settings)
+    extra = storage_env(settings)
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)  # only while the storage reads its configuration
+    try:
+        instance = dg.DagsterInstance.from_config(str(home))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    with instance:
+        yield instance
 
 
 def ensure_instance(settings: Settings | None = None) -> Path:
@@ -39,7 +78,7 @@ def ensure_instance(settings: Settings | None = None) -> Path:
 
 def env(settings: Settings | None = None, landing: Path | None = None) -> dict[str, str]:
     settings = settings or get_settings()
-    out = {**os.environ, "DAGSTER_HOME": str(ensure_instance(settings))}
+    out = {**os.environ, "DAGSTER_HOME": str(ensure_instance(settings)), **storage_env(settings)}
     if landing is not None:
         out["ONESOURCE_LANDING"] = str(landing)
     return out

@@ -34,13 +34,24 @@ def test_instance_storage_is_sqlite_by_default(tmp_path):
 
 @pytest.mark.postgres
 def test_instance_storage_on_postgresql(tmp_path, pg_database, monkeypatch):
+    """The production layout's instance: runs really execute and their events are stored (Dagster's event
+    log on psycopg 3 failed every run at its first event)."""
     monkeypatch.setenv("ONESOURCE_DAGSTER_DSN", pg_database)
-    home = ui.ensure_instance(Settings(home=tmp_path / "home"))
-    assert "postgres" in (home / "dagster.yaml").read_text()
-    instance = dg.DagsterInstance.from_config(str(home))
-    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-    assert list(instance.get_runs()) == []
-    instance.dispose()
+    settings = Settings(home=tmp_path / "home")
+    assert "postgres" in (ui.ensure_instance(settings) / "dagster.yaml").read_text()
+    assert pg_database.split("@")[-1] not in (tmp_path / "home" / "dagster" / "dagster.yaml").read_text()
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    with ui.open_instance(settings) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert list(instance.get_runs()) == []
+        result = dg.materialize([probe], instance=instance)
+        assert result.success
+        assert instance.get_latest_materialization_event(dg.AssetKey("probe")) is not None
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
 
 
 def _free_port() -> int:
