@@ -32,7 +32,7 @@ from ingestion.tokens import Tokenizer, load_key
 from onesource.core import lake
 from onesource.core.faults import kill_point
 from onesource.core.masking import mask_my_numbers
-from onesource.core.settings import Settings, get_settings, mask_dsn
+from onesource.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
@@ -239,9 +239,3 @@ def ingest(landing: Path, settings: Settings | None = None, systems: list[str] |
         return ing.ingest(landing, systems)
     finally:
         ing.con.close()
-
-
-def describe_source(dsn: str | None) -> str:
-    return mask_dsn(dsn) if dsn else "SQLite file in the landing zone"
-
-
