@@ -13,9 +13,10 @@ day by day so both see the same kind of days):
 
 - cli: `onesource refresh` in one process (ingest, incremental staging, incremental linkage, marts, publish,
   release);
-- dagster: as the data team runs it: the sensors tick, each run they request (a delivery's load) runs in a
-  process of its own as the daemon's run worker would, then the refresh sensor's run (`refresh_after_deliveries`:
-  staging, incremental linkage, marts, open data, dashboards, release) (bench/dagster_day.py).
+- dagster: as the data team runs it: the sensors tick and the run they request (`daily_refresh`: the day's
+  deliveries, staging, incremental linkage, marts, open data, dashboards, release) runs in a process of its own
+  as the daemon's run worker would (bench/dagster_day.py); the tick after it, which requests nothing, is
+  reported on its own.
 
 Then the nightly housekeeping (`onesource maintain`: the retention policy), reported on its own. The lake's
 size on disk is reported after each step; at the end, the cost of a tick and of a run when nothing new
@@ -179,20 +180,26 @@ def main() -> None:
     cursors = root / "sensor_cursors.json"
 
     def dagster_day(day: str) -> dict:
-        """The sensors tick; each run they request runs in its own process; then the refresh sensor's run."""
-        out = []
-        for _ in range(2):  # the delivery sensors' runs, then the refresh the refresh sensor starts after them
+        """The sensors tick; each run they request runs in its own process, as the daemon's run worker would; until a
+        tick requests nothing (that last tick is the daemon's idle cost, reported apart from the day's)."""
+        out, idle = [], None
+        for _ in range(4):
             tick = run_stage("tick", [*DAGSTER_DAY, "tick", str(cursors)], env, keep_stdout=True)
             told = json.loads(tick.pop("stdout").strip().splitlines()[-1])
             # the daemon evaluates sensors in its long-lived process: count the evaluation, not our start-up
-            out.append({**tick, "seconds": told["seconds"], "process_seconds": tick["seconds"]})
+            tick = {**tick, "seconds": told["seconds"], "process_seconds": tick["seconds"]}
+            if not told["requests"]:
+                idle = tick
+                break
+            out.append(tick)
             for r in told["requests"]:
                 out.append(run_stage(f"{r['job']}{'@' + r['partition'] if r['partition'] else ''}",
                                      [*DAGSTER_DAY, "run", r["job"], r["partition"], ",".join(r["assets"])], env))
-        step = {"stages": out, "seconds": round(sum(s["seconds"] for s in out), 1),
+        step = {"stages": out, "idle_tick": idle, "seconds": round(sum(s["seconds"] for s in out), 1),
                 "peak_rss_mb": max(s["peak_rss_mb"] for s in out), "lake_mb": round(du(lake_dir) / 2**20)}
         print(f"{day:<10} {step['seconds']:>7.1f} s  peak {step['peak_rss_mb']:>6,} MB  lake {step['lake_mb']:>6,} MB  "
-              "dagster: " + "  ".join(f"{s['stage']} {s['seconds']}" for s in out), flush=True)
+              "dagster: " + "  ".join(f"{s['stage']} {s['seconds']}" for s in out)
+              + (f"  (then an idle tick {idle['seconds']} s)" if idle else ""), flush=True)
         return step
 
     for i, day in enumerate(days):

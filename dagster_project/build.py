@@ -1,9 +1,8 @@
 """``onesource build``: the Dagster asset graph run on the platform's own instance, without the UI.
 
 The same definitions and jobs the UI shows, recorded in the instance under ``$ONESOURCE_HOME/dagster``:
-every file-based system's deliveries as one run over the partition range the landing zone covers (one lake
-transaction per delivery), then ``refresh_after_deliveries`` (the contract database and everything
-downstream). Asset checks run with their assets. Afterwards ``onesource ui`` opens on a materialized graph,
+one ``daily_refresh`` run over the partition range the landing zone covers (every file-based system's
+deliveries in date order, one lake transaction each; the contract database; everything downstream). Asset checks run with their assets. Afterwards ``onesource ui`` opens on a materialized graph,
 and the sensors begin past what was loaded.
 """
 
@@ -76,6 +75,7 @@ def _count_rows(settings: Settings, summary: BuildSummary) -> None:
 def run_build(landing: Path, settings: Settings | None = None, raise_on_error: bool = False) -> BuildSummary:
     from dagster_project.definitions import build_definitions
     from dagster_project.defs.ingestion.assets import daily
+    from dagster_project.defs.jobs import DAILY
 
     settings = (settings or get_settings()).model_copy(update={"landing": landing})
     defs = build_definitions(settings)
@@ -91,12 +91,11 @@ def run_build(landing: Path, settings: Settings | None = None, raise_on_error: b
                                  "(set ONESOURCE_PARTITIONS_START)")
             tags = {"dagster/asset_partition_range_start": wanted[0],
                     "dagster/asset_partition_range_end": wanted[-1]}
-            res = defs.get_job_def("ingest_deliveries").execute_in_process(
+            res = defs.get_job_def(DAILY).execute_in_process(
                 instance=instance, tags=tags, run_config=run_config, raise_on_error=raise_on_error)
-            _collect(res, summary)
-        if summary.success:
+        else:  # no deliveries yet: the contract database and everything downstream
             res = defs.get_job_def("refresh_after_deliveries").execute_in_process(
                 instance=instance, run_config=run_config, raise_on_error=raise_on_error)
-            _collect(res, summary)
+        _collect(res, summary)
     _count_rows(settings, summary)
     return summary

@@ -22,13 +22,15 @@ from onesource.core.settings import Settings, get_settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     all_jobs = jobs.build_jobs()
+    assets = [*bronze_assets.build_assets(settings), *dbt_assets.build_assets(settings),
+              *identity_assets.build_assets(), *publish_assets.build_assets()]
+    every_key = [k for a in assets for k in a.keys]
     return dg.Definitions(
-        assets=[*bronze_assets.build_assets(settings), *dbt_assets.build_assets(settings),
-                *identity_assets.build_assets(), *publish_assets.build_assets()],
+        assets=assets,
         asset_checks=identity_checks.build_checks(),  # the bronze checks are the load's own (defs/ingestion)
         jobs=[*all_jobs.values(), maintenance.lake_maintenance],
         schedules=[*jobs.build_schedules(all_jobs), maintenance.build_schedule()],
-        sensors=[*bronze_sensors.build_sensors(settings, all_jobs), jobs.refresh_sensor(all_jobs)],
+        sensors=[*bronze_sensors.build_sensors(settings, all_jobs, every_key), jobs.refresh_sensor(all_jobs)],
         resources={"platform": Platform()},
         # every step of a run in the run's own process: the lake takes one writer at a time anyway, and a
         # process per step would pay the imports (dbt, Great Expectations, Splink) again for each

@@ -29,7 +29,14 @@ def instance_yaml(settings: Settings) -> str:
         # the URL comes from the environment (never written here); see storage_env for its driver
         lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {STORAGE_URL_ENV}"]
     else:
-        lines += ["storage:", "  sqlite:", f"    base_dir: {settings.home / 'dagster' / 'storage'}"]
+        # Dagster's SQLite layout (as `storage: sqlite:` writes it), with an event log that does not fsync
+        # every event (dagster_project/storage.py)
+        base = settings.home / "dagster" / "storage"
+        for kind, module, cls, where in (
+                ("run_storage", "dagster._core.storage.runs", "SqliteRunStorage", base / "history"),
+                ("event_log_storage", "dagster_project.storage", "LocalEventLogStorage", base / "history" / "runs"),
+                ("schedule_storage", "dagster._core.storage.schedules", "SqliteScheduleStorage", base / "schedules")):
+            lines += [f"{kind}:", f"  module: {module}", f"  class: {cls}", "  config:", f"    base_dir: {where}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1,10 +1,11 @@
-"""Jobs, the schedules and the sensor that runs the refresh after deliveries were loaded.
+"""Jobs, the schedules and the sensor that runs the refresh after loads made by hand.
 
-The data team's day: each system's sensor loads its delivery as it arrives (``ingest_<system>``); once no
-load is queued or running and bronze holds something the newest release does not, ``refresh_after_loads``
-starts ``refresh_after_deliveries`` (the contract database, staging, incremental linkage, marts, open data,
-dashboards, release). The nightly schedule relinks everything (EM retrained); the lake's retention policy
-runs after it.
+The data team's day is one run: a system's sensor sees its closed delivery and starts ``daily_refresh`` for
+it, together with the other systems' deliveries of that day that are closed too, the contract database and
+everything downstream (staging, incremental linkage, marts, open data, dashboards, release), in one process
+as `onesource refresh` runs it. ``ingest_<system>`` loads one system's deliveries without refreshing (a
+reload, a backfill); ``refresh_after_loads`` then starts ``refresh_after_deliveries`` once no load is queued
+or running. The nightly schedule relinks everything (EM retrained); the lake's retention policy runs after it.
 """
 
 import dagster as dg
@@ -14,6 +15,7 @@ from dagster_project.defs.ingestion.assets import bronze_key, partitioned
 from dagster_project.defs.publish.assets import RELEASE_KEY
 from ingestion.contracts import contracts
 
+DAILY = "daily_refresh"
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED]
 
@@ -27,9 +29,10 @@ def build_jobs() -> dict:
         f"ingest_{system}", selection=dg.AssetSelection.assets(*[bronze_key(t) for t in c.tables]),
         description=f"Load {system} deliveries ({c.name}).") for system, c in contracts().items()}
     files = _keys(partitioned_only=True)
-    jobs["ingest_deliveries"] = dg.define_asset_job(
-        "ingest_deliveries", selection=dg.AssetSelection.assets(*files),
-        description="Every file-based system's deliveries for a day or a range.")
+    jobs[DAILY] = dg.define_asset_job(
+        DAILY, selection=dg.AssetSelection.all(),
+        description="The day in one run: the closed deliveries of the day (the systems a sensor names), the "
+                    "contract database, staging, incremental linkage, marts, open data, dashboards, release.")
     jobs["refresh_after_deliveries"] = dg.define_asset_job(
         "refresh_after_deliveries", selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*files),
         description="The daily refresh: the contract database, then everything downstream of bronze "
@@ -65,7 +68,7 @@ def refresh_sensor(jobs: dict) -> dg.SensorDefinition:
         if loaded <= released:
             return dg.SkipReason("the newest release holds every load")
         active = context.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=100)
-        if any(r.job_name.startswith("ingest_") or r.job_name in (job.name, "nightly_refresh") for r in active):
+        if any(r.job_name.startswith("ingest_") or r.job_name in (job.name, DAILY, "nightly_refresh") for r in active):
             return dg.SkipReason("loads or a refresh are still queued or running")
         return dg.RunRequest(run_key=f"after-load-{loaded}")
 

@@ -56,7 +56,7 @@ def test_build_materializes_every_asset_on_the_platforms_instance(built, monkeyp
         missing = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]
         assert not missing, missing
         runs = instance.get_runs()
-        assert {r.job_name for r in runs} == {"ingest_deliveries", "refresh_after_deliveries"}
+        assert {r.job_name for r in runs} == {"daily_refresh"}  # the build is one run, as a day is
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         # every sensor, evaluated on this instance for the first time, starts nothing: the lake holds it all
         for sensor in defs.sensors:
@@ -96,23 +96,30 @@ def test_ui_on_a_built_lake_queues_nothing_loads_a_new_delivery_and_stops_cleanl
             assert {r.run_id for r in instance.get_runs()} == before, "the UI queued a run on a built lake"
         png = _screenshot(port, "/assets/marts/core/dim_person", "dagster_operated_asset.png")
         assert os.path.getsize(png) > 20_000
-        # a delivery that arrives now is loaded by its sensor, in one process, and the refresh follows
+        # a delivery that arrives now is loaded by its sensor, with the refresh after it, in one run
         shutil.copytree(held, landing / "juki" / "20261103")
 
-        def run_of(job: str):
+        def sensor_run():
             with _instance(root) as instance:
-                done = [r for r in instance.get_runs() if r.run_id not in before and r.job_name == job
+                done = [r for r in instance.get_runs() if r.run_id not in before and r.job_name == "daily_refresh"
                         and r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)]
                 if done:
                     return done[0], instance.get_run_stats(done[0].run_id)
             return None
 
-        wait_until(lambda: run_of("ingest_juki") is not None, 300, 3, "a run loading the new juki delivery")
-        run, stats = run_of("ingest_juki")
+        wait_until(lambda: sensor_run() is not None, 400, 3, "a run loading the new juki delivery and refreshing")
+        run, stats = sensor_run()
         assert run.status == dg.DagsterRunStatus.SUCCESS and run.tags.get("dagster/partition") == "2026-11-03"
-        print(f"ingest_juki for one delivery: {stats.end_time - stats.launch_time:.1f}s from launch to end")
-        wait_until(lambda: run_of("refresh_after_deliveries") is not None, 400, 3, "the refresh after the load")
-        assert run_of("refresh_after_deliveries")[0].status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags.get("dagster/sensor_name") == "juki_deliveries"
+        with _instance(root) as instance:
+            planned = {e.dagster_event.asset_key.to_user_string() for e in instance.all_logs(run.run_id)
+                       if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"}
+            # the new delivery, the refresh after it and the release, and no other system's bronze
+            assert {"bronze/juki/jumin", "marts/core/dim_person", "serving/api/release"} <= planned
+            assert not any(k.startswith("bronze/") and not k.startswith(("bronze/juki/", "bronze/keiyaku/"))
+                           for k in planned), planned
+            assert {r.run_id for r in instance.get_runs()} - before == {run.run_id}  # one run for the day
+        print(f"daily_refresh for one delivery: {stats.end_time - stats.launch_time:.1f}s from launch to end")
     finally:
         ui.send_signal(signal.SIGTERM)
         try:

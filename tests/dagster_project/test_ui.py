@@ -138,11 +138,9 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
         # the sensors see the closed deliveries at once; let their runs finish
         time.sleep(20)
         _wait_idle(port)
-        # materialize all assets through the GraphQL endpoint: every delivery day, then everything downstream
-        first = _launch(port, "ingest_deliveries", {"dagster/asset_partition_range_start": "2026-11-01",
-                                                    "dagster/asset_partition_range_end": "2026-11-03"})
-        assert _wait_run(port, first) == "SUCCESS"
-        refresh = _launch(port, "refresh_after_deliveries")
+        # materialize all assets through the GraphQL endpoint: every delivery day and everything downstream
+        refresh = _launch(port, "daily_refresh", {"dagster/asset_partition_range_start": "2026-11-01",
+                                                  "dagster/asset_partition_range_end": "2026-11-03"})
         assert _wait_run(port, refresh) == "SUCCESS"
         instance = dg.DagsterInstance.from_config(str(settings.home / "dagster"))
         evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(refresh)

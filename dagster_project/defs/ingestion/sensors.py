@@ -1,10 +1,11 @@
-"""Sensors: a delivery's ``_SUCCESS`` starts loading it; the contract database is read when it changed.
+"""Sensors: a delivery's ``_SUCCESS`` starts the day's run; the contract database is read when it changed.
 
 A delivery the lake's ledger already holds is never new, however it was loaded: a sensor without a cursor
 (a new instance, a lake built before the UI first started) begins past it, so opening the UI on a built
-lake starts no run that would load nothing. The first sensor to see a day's closed deliveries takes every
-system's of that day into one run (one process: the imports and the code location are paid once); the
-others find it queued and skip.
+lake starts no run that would load nothing. The first sensor to see a day's closed deliveries starts one
+``daily_refresh`` run for every system's closed deliveries of that day and everything downstream (one
+process: the imports, the code location and the dbt start-up are paid once); the others find it queued
+and skip. A change of the contract database starts the same job without deliveries.
 """
 
 import datetime as dt
@@ -16,6 +17,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.defs.ingestion.assets import bronze_key, daily, partitioned
+from dagster_project.defs.jobs import DAILY
 from ingestion.contracts import contracts
 from onesource.core import lake
 from onesource.core.lake import LAKE_ALIAS as L
@@ -62,10 +64,11 @@ def _read_ledger(settings: Settings) -> dict[str, tuple[set[str], dt.datetime | 
     return out
 
 
-def _db_sensor(system: str, job) -> dg.SensorDefinition:
-    @dg.sensor(name=f"{system}_changes", job=job, minimum_interval_seconds=60,
+def _db_sensor(system: str, daily, downstream: list[dg.AssetKey]) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{system}_changes", job=daily, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Read the contract database when its file changed (SQLite), else hourly.")
+               description="Read the contract database and refresh what depends on it when its file changed "
+                           "(SQLite), else hourly.")
     def db_sensor(context: dg.SensorEvaluationContext):
         settings = get_settings()
         path = settings.landing_dir / system / f"{system}.sqlite"
@@ -77,7 +80,9 @@ def _db_sensor(system: str, job) -> dg.SensorDefinition:
         context.update_cursor(stamp)
         if first_tick and path.exists() and _read_since_changed(settings, system, path):
             return dg.SkipReason("the lake already read this version of the database")
-        return dg.RunRequest(run_key=f"{system}:{stamp}")
+        if _waiting_runs(context):
+            return dg.SkipReason("a queued run reads the database when it starts")
+        return dg.RunRequest(run_key=f"{system}:{stamp}", asset_selection=downstream)
     return db_sensor
 
 
@@ -99,13 +104,13 @@ def _closed(root: Path, seen: set[str], keys: set[str]) -> list[str]:
 
 
 def _waiting_runs(context: dg.SensorEvaluationContext) -> list:
-    """Runs of the deliveries' jobs that are queued and not started yet (they will read what is closed now)."""
+    """Runs that load and are queued, not started yet (they will read what is closed now)."""
     try:
         instance = context.instance
     except dg.DagsterInvariantViolationError:  # evaluated without an instance (a unit test)
         return []
     return [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=WAITING), limit=200)
-            if r.job_name.startswith("ingest_")]
+            if r.job_name.startswith("ingest_") or r.job_name == DAILY]
 
 
 def _range(keys: list[str]) -> dict:
@@ -114,12 +119,13 @@ def _range(keys: list[str]) -> dict:
     return {"tags": {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}}
 
 
-def _file_sensor(system: str, job, all_files_job, partitions: dg.DailyPartitionsDefinition,
-                 file_systems: dict[str, list[dg.AssetKey]]) -> dg.SensorDefinition:
-    @dg.sensor(name=f"{system}_deliveries", jobs=[job, all_files_job], minimum_interval_seconds=30,
+def _file_sensor(system: str, daily, partitions: dg.DailyPartitionsDefinition,
+                 file_systems: dict[str, list[dg.AssetKey]], downstream: list[dg.AssetKey]) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{system}_deliveries", job=daily, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"Start loading a {system} delivery when its _SUCCESS appears (with the other systems' "
-                           "deliveries of the same days, when they are closed too: one run, one process).")
+               description=f"Start the day's run when a {system} delivery's _SUCCESS appears: the other systems' "
+                           "deliveries of the same days when they are closed too, and the refresh after them, in "
+                           "one run.")
     def file_sensor(context: dg.SensorEvaluationContext):
         settings = get_settings()
         root = settings.landing_dir / system
@@ -146,14 +152,11 @@ def _file_sensor(system: str, job, all_files_job, partitions: dg.DailyPartitions
             other for other in file_systems if other != system
             and _closed(settings.landing_dir / other, ledger.get(other, (set(), None))[0], set(new)) == new
             and not any((other, d) for d in new if (other, d) in queued)]
-        tags = {SYSTEMS_TAG: ",".join(together)}
         where = _range(new)
-        where["tags"] = {**where.get("tags", {}), **tags}
+        where["tags"] = {**where.get("tags", {}), SYSTEMS_TAG: ",".join(together)}
         run_key = f"{system}:{new[0]}" + (f"..{new[-1]}" if len(new) > 1 else "")
-        if len(together) == 1:
-            return dg.RunRequest(run_key=run_key, job_name=job.name, **where)
-        return dg.RunRequest(run_key=run_key, job_name=all_files_job.name, **where,
-                             asset_selection=[k for s_ in together for k in file_systems[s_]])
+        return dg.RunRequest(run_key=run_key, **where,
+                             asset_selection=[k for s_ in together for k in file_systems[s_]] + downstream)
     return file_sensor
 
 
@@ -166,8 +169,11 @@ def _run_days(run, partitions: dg.DailyPartitionsDefinition) -> set[str]:
     return set(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
 
 
-def build_sensors(settings: Settings, job_for: dict) -> list[dg.SensorDefinition]:
+def build_sensors(settings: Settings, job_for: dict, every_key: list[dg.AssetKey]) -> list[dg.SensorDefinition]:
+    """A sensor per system, each starting ``daily_refresh``; ``every_key``: the code location's asset keys."""
     partitions = daily(settings.partitions_start)
     file_systems = {s: [bronze_key(t) for t in c.tables] for s, c in contracts().items() if partitioned(c)}
-    return [_file_sensor(s, job_for[f"ingest_{s}"], job_for["ingest_deliveries"], partitions, file_systems)
-            if s in file_systems else _db_sensor(s, job_for[f"ingest_{s}"]) for s in contracts()]
+    files = {k for keys in file_systems.values() for k in keys}
+    downstream = [k for k in every_key if k not in files]  # the contract database and all below bronze
+    return [_file_sensor(s, job_for[DAILY], partitions, file_systems, downstream)
+            if s in file_systems else _db_sensor(s, job_for[DAILY], downstream) for s in contracts()]
