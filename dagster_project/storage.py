@@ -1,4 +1,4 @@
-"""Dagster's SQLite event log, with commits that do not wait for the disk.
+"""Dagster's event log, without a new connection per event (SQLite and PostgreSQL).
 
 Dagster's own ``SqliteEventLogStorage`` opens a connection per event and commits it with SQLite's default
 ``synchronous=FULL``: every event waits for an fsync of the write-ahead log, twice for an asset event (the
@@ -20,6 +20,8 @@ from collections.abc import Iterator
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
@@ -77,3 +79,18 @@ class LocalEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         super().dispose()
         self._dispose_engines()
+
+
+class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+    """The event log on PostgreSQL (the production layout), through one connection kept open per process, as
+    dagster-webserver keeps it: dagster-postgres opens a new connection for every event otherwise."""
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> PooledPostgresEventLogStorage:
+        storage = cls(inst_data=inst_data, postgres_url=pg_url_from_config(config_value),
+                      should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+                      token_provider=get_token_provider_from_config(config_value))
+        storage._engine.dispose()
+        storage._engine = create_pg_engine(storage.postgres_url, storage._token_provider, isolation_level="AUTOCOMMIT",
+                                           pool_size=1, max_overflow=4, pool_recycle=3600, pool_pre_ping=True)
+        return storage

@@ -27,7 +27,13 @@ def instance_yaml(settings: Settings) -> str:
     lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
     if settings.dagster_dsn is not None:
         # the URL comes from the environment (never written here); see storage_env for its driver
-        lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {STORAGE_URL_ENV}"]
+        # dagster-postgres's layout, with an event log that keeps its connection (dagster_project/storage.py)
+        for kind, module, cls in (
+                ("run_storage", "dagster_postgres.run_storage", "PostgresRunStorage"),
+                ("event_log_storage", "dagster_project.storage", "PooledPostgresEventLogStorage"),
+                ("schedule_storage", "dagster_postgres.schedule_storage", "PostgresScheduleStorage")):
+            lines += [f"{kind}:", f"  module: {module}", f"  class: {cls}", "  config:", "    postgres_url:",
+                      f"      env: {STORAGE_URL_ENV}"]
     else:
         # Dagster's SQLite layout (as `storage: sqlite:` writes it), with an event log that does not fsync
         # every event (dagster_project/storage.py)

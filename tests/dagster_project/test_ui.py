@@ -29,6 +29,8 @@ def test_instance_storage_is_sqlite_by_default(tmp_path):
     home = ui.ensure_instance(Settings(home=tmp_path / "home"))
     instance = dg.DagsterInstance.from_config(str(home))
     assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+    # Dagster's SQLite shards, written through kept connections (dagster_project/storage.py)
+    assert type(instance.event_log_storage).__name__ == "LocalEventLogStorage"
     assert list(instance.get_runs()) == []
 
 
@@ -47,6 +49,7 @@ def test_instance_storage_on_postgresql(tmp_path, pg_database, monkeypatch):
 
     with ui.open_instance(settings) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
         assert list(instance.get_runs()) == []
         result = dg.materialize([probe], instance=instance)
         assert result.success
