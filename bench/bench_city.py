@@ -138,8 +138,8 @@ def main() -> None:
     results: dict = {"residents": args.residents, "days": args.days, "simulate": None, "full": [], "daily": []}
     if args.resume:
         previous = HERE / "results" / "city.json"
-        if previous.exists():
-            results = json.loads(previous.read_text())
+        if previous.exists() and json.loads(previous.read_text()).get("residents") == args.residents:
+            results = json.loads(previous.read_text())  # the days done before, of this same city
     elif args.source is None:
         results["simulate"] = run_stage("simulate", [sys.executable, "-m", "onesource.simulator", "city", "--landing", str(source), "--truth",
                                                      str(root / "truth"), "--residents", str(args.residents),

@@ -18,13 +18,13 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster_postgres.event_log.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool, QueuePool
 
 
 def _unsynced(dbapi_connection, _record) -> None:
@@ -67,9 +67,21 @@ class LocalEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    def has_table(self, table_name: str) -> bool:
+        """Asked before many index writes, some inside an open index connection (so not through ``_connect``,
+        whose lock is held then); Dagster builds an engine for each question."""
+        engine = self.__dict__.get("_schema_engine")
+        if engine is None:
+            engine = self.__dict__["_schema_engine"] = create_engine(
+                self.conn_string_for_shard(INDEX_SHARD_NAME), poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        with engine.connect() as conn:
+            return bool(engine.dialect.has_table(conn, table_name))
+
     def _dispose_engines(self) -> None:
-        for engine in self.__dict__.pop("_engines", {}).values():
-            engine.dispose()
+        for engine in [*self.__dict__.pop("_engines", {}).values(), self.__dict__.pop("_schema_engine", None)]:
+            if engine is not None:
+                engine.dispose()
 
     def wipe(self) -> None:
         with self._db_lock:
