@@ -22,8 +22,10 @@ from onesource.core.settings import Settings, get_settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     all_jobs = jobs.build_jobs()
-    assets = [*bronze_assets.build_assets(settings), *dbt_assets.build_assets(settings),
-              *identity_assets.build_assets(), *publish_assets.build_assets()]
+    dbt = dbt_assets.build_assets(settings)
+    products = [k for a in dbt for k in a.keys if k.path[0] in ("products", "analysis")]
+    assets = [*bronze_assets.build_assets(settings), *dbt, *identity_assets.build_assets(),
+              *publish_assets.build_assets(products)]
     every_key = [k for a in assets for k in a.keys]
     return dg.Definitions(
         assets=assets,

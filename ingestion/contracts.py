@@ -177,10 +177,15 @@ def load_contract(path: Path) -> Contract:
                     path=path, raw=raw)
 
 
+POLICY_FILE_NAME = "access_policy.yaml"
+
+
 @functools.cache
 def _load_all(directory: str) -> dict[str, Contract]:
     out: dict[str, Contract] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
+        if path.name == POLICY_FILE_NAME:  # the access policy lives beside the contracts (onesource/access)
+            continue
         c = load_contract(path)
         if c.system in out:
             raise ContractError(f"two contracts for system {c.system}: {out[c.system].path.name}, {path.name}")

@@ -1,4 +1,4 @@
-"""The refresh sequence, defined once: ingest → staging → linkage → marts → publish → release.
+"""The refresh sequence, defined once: ingest → staging → linkage → marts → products → publish → release.
 
 Every way of running the platform calls these stages: ``onesource refresh`` and ``onesource build`` (the
 whole sequence in one process), Dagster's assets, jobs, sensors and schedules (each asset is one stage,
@@ -41,9 +41,11 @@ STAGING = Stage("staging", "normalized staging models and the linkage inputs",
 LINKAGE = Stage("linkage", "名寄せ: stable person_id and business_id per source record")
 MARTS = Stage("marts", "golden records, department marts, once-only, KPIs, open-data aggregates",
               dbt_select="marts intermediate.once_only")
+PRODUCTS = Stage("products", "each department's data products and the analysts' pseudonymized zone "
+                  "(data_contracts/access_policy.yaml)", dbt_select="products analysis")
 PUBLISH = Stage("publish", "open-data files with their DCAT catalog, and the dashboards")
 RELEASE = Stage("release", "the snapshot in which every mart is complete: what the API serves")
-SEQUENCE: tuple[Stage, ...] = (INGEST, STAGING, LINKAGE, MARTS, PUBLISH, RELEASE)
+SEQUENCE: tuple[Stage, ...] = (INGEST, STAGING, LINKAGE, MARTS, PRODUCTS, PUBLISH, RELEASE)
 DBT_STAGES: tuple[Stage, ...] = tuple(s for s in SEQUENCE if s.dbt_select)
 
 
@@ -159,7 +161,7 @@ def run_refresh(settings: Settings | None = None, landing: Path | None = None, i
                 on_stage: Callable[[str, float], None] | None = None,
                 only: Sequence[str] | None = None) -> RefreshReport:
     """Run the sequence: ingest ``landing`` (skipped when None), staging, linkage (``incremental`` or a full
-    relink), marts, publish, release; ``only`` runs just the named stages, in the sequence's order (a benchmark
+    relink), marts, products, publish, release; ``only`` runs just the named stages, in the sequence's order (a benchmark
     measuring each stage in a process of its own). Raises RefreshFailed naming the stage that failed."""
     settings = settings or get_settings()
     unknown = set(only or ()) - {s.name for s in SEQUENCE}
@@ -171,6 +173,7 @@ def run_refresh(settings: Settings | None = None, landing: Path | None = None, i
         STAGING.name: lambda: dbt_build(settings, STAGING),
         LINKAGE.name: lambda: report.linkage.update(link(settings, incremental=incremental)),
         MARTS.name: lambda: dbt_build(settings, MARTS),
+        PRODUCTS.name: lambda: dbt_build(settings, PRODUCTS),
         PUBLISH.name: lambda: report.published.update(publish(settings, publish_to)),
         RELEASE.name: lambda: setattr(report, "release", release(settings, note)),
     }

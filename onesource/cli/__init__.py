@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from onesource.cli import identity, lakeops, pipeline, serving
+from onesource.cli import access, identity, lakeops, pipeline, serving
 
 app = typer.Typer(help="OneSource: the data platform of Ichikawa City (市川市, 122033).", no_args_is_help=True,
                   add_completion=False)
@@ -19,5 +19,5 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at I
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for group in (pipeline, lakeops, identity, serving):
+for group in (pipeline, lakeops, identity, serving, access):
     group.register(app)

@@ -21,13 +21,13 @@ from onesource.core.settings import get_settings, mask_dsn
 
 def setup() -> None:
     """Install the DuckDB extensions offline, create the lake under ONESOURCE_HOME, prepare dbt's manifest."""
-    from dagster_project.defs.dbt.project import prepare
     from onesource.core import lake
+    from onesource.core.dbt import prepare_manifest
 
     settings = get_settings()
     ext_dir = lake.install_extensions(settings)
     lake.connect(settings).close()
-    manifest = prepare(settings)
+    manifest = prepare_manifest(settings)
     where = mask_dsn(settings.catalog_dsn.get_secret_value()) if settings.catalog_dsn else settings.catalog_path
     typer.echo(f"extensions in {ext_dir}; lake catalog {where}; data under {settings.data_path_url}; "
                f"dbt manifest {manifest}")

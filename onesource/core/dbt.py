@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from onesource.core import faults, lake
 from onesource.core.settings import REPO_ROOT, Settings, get_settings
@@ -32,6 +33,8 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_DIR),
         "DBT_PROJECT_DIR": str(DBT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # the plugins (normalizers, the analysis zone's pseudonyms) read the settings of this run's keys
+        "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
     }
 
 
@@ -61,3 +64,22 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _stale(manifest: Path) -> bool:
+    """No manifest yet, or a file of the dbt project changed since it was parsed."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in DBT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
+
+
+def prepare_manifest(settings: Settings | None = None) -> Path:
+    """dbt's manifest in the home's target folder, parsed again when missing or stale; its path."""
+    settings = settings or get_settings()
+    manifest = settings.home / "dbt" / "target" / "manifest.json"
+    if _stale(manifest):
+        result = run_dbt(["parse", "--quiet"], settings)
+        if not result.success:
+            raise RuntimeError("dbt parse failed; run `onesource dbt parse` to see why")
+    return manifest

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default=None,
         description="HMAC key for 個人番号 tokens (32+ bytes); unset means a key generated in keys_dir on first use.",
     )
+    analysis_key: SecretStr | None = Field(
+        default=None, description="HMAC key of the analysis zone's pseudonyms (32+ bytes); unset means a key "
+        "generated in keys_dir on first use. Never given to analysts.")
     keys_dir_override: Path | None = Field(default=None, alias="ONESOURCE_KEYS_DIR",
                                            description="Folder of generated keys (default: see keys_dir).")
     dagster_dsn: SecretStr | None = Field(

@@ -23,3 +23,16 @@ def test_notebook_runs_top_to_bottom(path, city_home, tmp_path):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any(o.get("output_type") in ("execute_result", "display_data") for o in outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_reads_only_what_the_analysts_role_is_granted(path):
+    import re
+
+    from onesource.access.policy import load
+
+    analyst = load().role("analyst")
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    tables = set(re.findall(r"\blake\.([a-z_]+)\.([a-z0-9_]+)", source))
+    assert tables, "the notebook reads no lake table"
+    assert [f"{s}.{t}" for s, t in tables if analyst.may_read(s, t) is None] == []

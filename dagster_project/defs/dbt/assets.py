@@ -44,6 +44,10 @@ class OneSourceTranslator(DagsterDbtTranslator):
             return dg.AssetKey(["staging", system, entity])
         if name.startswith("int_") and name.endswith("_records_unioned"):
             return dg.AssetKey(["identity", name[4:].split("_", 1)[0], "records"])
+        if layer.startswith("product_"):  # a department's products: [products, <role>, <product>]
+            return dg.AssetKey(["products", layer.removeprefix("product_"), props.get("alias") or name])
+        if layer == "analysis":
+            return dg.AssetKey(["analysis", "pseudonymized", props.get("alias") or name])
         folder = props["fqn"][-2] if len(props["fqn"]) > 2 else layer
         return dg.AssetKey([layer, folder, name.removeprefix("mart_")])
 

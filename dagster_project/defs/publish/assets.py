@@ -30,17 +30,22 @@ def dashboard_pages(platform: Platform) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=_paths(refresh.publish_dashboards(platform.settings())))
 
 
-@dg.asset(key=["serving", "api", "release"], group_name="serving", owners=[OWNER],
-          deps=[*API_MARTS, opendata_files.key, dashboard_pages.key], kinds={"ducklake"},
-          description="Marks the lake snapshot whose marts are complete as a release; the consented-data API "
-                      "serves the newest release, so a refresh in progress is never half visible.")
-def api_release(context: dg.AssetExecutionContext, platform: Platform) -> dg.MaterializeResult:
-    rel = refresh.release(platform.settings(), f"dagster run {context.run_id}")
-    return dg.MaterializeResult(metadata={"release_id": rel.release_id, "snapshot_id": rel.snapshot_id})
+RELEASE_KEY = dg.AssetKey(["serving", "api", "release"])
 
 
-RELEASE_KEY = api_release.key
+def _release(products: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(key=RELEASE_KEY, group_name="serving", owners=[OWNER],
+              deps=[*API_MARTS, *products, opendata_files.key, dashboard_pages.key], kinds={"ducklake"},
+              description="Marks the lake snapshot whose marts and data products are complete as a release; the "
+                          "consented-data API serves the newest release, so a refresh in progress is never half "
+                          "visible.")
+    def api_release(context: dg.AssetExecutionContext, platform: Platform) -> dg.MaterializeResult:
+        rel = refresh.release(platform.settings(), f"dagster run {context.run_id}")
+        return dg.MaterializeResult(metadata={"release_id": rel.release_id, "snapshot_id": rel.snapshot_id})
+
+    return api_release
 
 
-def build_assets() -> list[dg.AssetsDefinition]:
-    return [opendata_files, dashboard_pages, api_release]
+def build_assets(products: list[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+    """The open data, the dashboards and the release, which waits for ``products`` too."""
+    return [opendata_files, dashboard_pages, _release(products)]

@@ -1,0 +1,12 @@
+"""dbt-duckdb plugin: registers ``os_pseudonym`` (the analysis zone's keyed pseudonyms) on dbt's connection."""
+
+from __future__ import annotations
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from onesource.access.pseudonym import register, zone_key
+
+
+class Plugin(BasePlugin):
+    def configure_connection(self, conn) -> None:
+        register(conn, zone_key())
