@@ -24,14 +24,16 @@ demo: $(STAMP)
 	$(BIN)/onesource demo
 
 # The dashboard tests drive headless Chromium from Debian's packages (and a Japanese font for the
-# screenshots); install them when missing and we may (root or sudo).
+# screenshots); the permission tests start a PostgreSQL cluster of their own with pgaudit. Install them when
+# missing and we may (root or sudo).
+SYSTEM_PACKAGES := chromium fonts-ipafont-gothic postgresql-15-pgaudit
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || [ ! -e /usr/lib/postgresql/15/lib/pgaudit.so ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else \
-	    echo "chromium missing and no root: the browser tests will be skipped (apt-get install chromium)"; exit 0; fi; \
-	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-ipafont-gothic >/dev/null \
+	    echo "chromium or pgaudit missing and no root: those tests will be skipped (apt-get install $(SYSTEM_PACKAGES))"; exit 0; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null \
 	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive \
-	       apt-get install -y -q chromium fonts-ipafont-gothic >/dev/null; }; \
+	       apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }; \
 	fi
 
 test: $(STAMP) browser

@@ -53,7 +53,13 @@ def _browser_missing() -> str | None:
     return "headless Chromium is not installed (apt-get install chromium; make test installs it)"
 
 
-NEEDS = {"postgres": _postgres_down, "browser": _browser_missing}
+def _pgaudit_missing() -> str | None:
+    from tests.access.pgcluster import missing
+
+    return missing()
+
+
+NEEDS = {"postgres": _postgres_down, "browser": _browser_missing, "pgaudit": _pgaudit_missing}
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -135,7 +135,12 @@ def parse(doc: dict) -> Policy:
 
 @functools.cache
 def _load(path: Path, mtime_ns: int) -> Policy:
-    return parse(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return parse(read_doc(path))
+
+
+def read_doc(path: Path | None = None) -> dict:
+    """The policy file as parsed YAML (to derive a changed policy from it, as a review would)."""
+    return yaml.safe_load((path or POLICY_FILE).read_text(encoding="utf-8"))
 
 
 def load(path: Path | None = None) -> Policy:

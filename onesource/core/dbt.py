@@ -52,6 +52,8 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
     settings = settings or get_settings()
     lake.install_extensions(settings)
     settings.ensure_data_path()
+    if settings.encrypted:  # the catalog remembers the encrypted mode from its first attach: make it ours
+        lake.connect(settings).close()
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

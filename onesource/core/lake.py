@@ -25,6 +25,7 @@ EXTENSION_WHEELS = {
     "ducklake": "duckdb_extension_ducklake",
     "sqlite_scanner": "duckdb_extension_sqlite_scanner",
     "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "httpfs": "duckdb_extension_httpfs",  # OpenSSL, for DuckLake's encrypted data files
 }
 
 
@@ -96,6 +97,8 @@ def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | N
         opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
     else:
         target = f"ducklake:sqlite:{settings.catalog_path}"
+    if settings.encrypted:  # every data file gets its own key, kept in the catalog (permission first)
+        opts.append("ENCRYPTED")
     if snapshot_id is not None:
         opts.append(f"SNAPSHOT_VERSION {int(snapshot_id)}")
         read_only = True
@@ -134,6 +137,8 @@ def connect(settings: Settings | None = None, read_only: bool = False,
         ensure_sqlite_catalog(settings.catalog_path)
     con = duckdb.connect(config=_duckdb_config(settings))
     try:
+        if settings.encrypted:
+            con.execute("LOAD httpfs")
         con.execute(attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
         if not read_only and snapshot_id is None:
             for schema in SCHEMAS:

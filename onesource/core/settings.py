@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     data_path: str | None = Field(
         default=None, description="Where the lake's Parquet files live: a folder, or an object-store URL "
         "(s3://bucket/prefix/) for a larger deployment; unset means home/lake/data.")
+    encrypt_data: bool | None = Field(
+        default=None, description="Encrypt the lake's data files, each with its own key kept in the catalog "
+        "(DuckLake's encrypted mode); unset means on with a PostgreSQL catalog (the production layout), off with "
+        "the embedded SQLite one (whose keys would sit beside the files).")
     catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
     keiyaku_dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URL of the 入札・契約管理システム database."
@@ -80,6 +84,10 @@ class Settings(BaseSettings):
     link_memory_limit: str = Field(default="2GB", description="DuckDB memory of the linkage's working database "
                                    "(Splink spills to a temporary folder beyond it).")
     duckdb_threads: int = Field(default=2)
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encrypt_data if self.encrypt_data is not None else self.catalog_dsn is not None
 
     @property
     def lake_dir(self) -> Path:

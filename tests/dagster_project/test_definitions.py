@@ -95,7 +95,7 @@ def test_build_runs_the_whole_graph_and_every_check_passes(tmp_path):
     proc = _build(tmp_path / "home", EXAMPLES / "landing", EXAMPLES / "truth")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert "rows per layer: bronze" in out and "marts" in out and "quarantined rows: 4" in out
+    assert "rows per layer:" in out and " bronze " in out and " marts " in out and "quarantined rows: 4" in out
     assert ", 0 failed, 0 warned" in out
     assert (tmp_path / "home" / "dashboards" / "population.html").exists()
     assert (tmp_path / "home" / "opendata" / "catalog.jsonld").exists()

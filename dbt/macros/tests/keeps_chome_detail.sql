@@ -2,15 +2,22 @@
     'chome') than the policy asks, so that generalizing every area away cannot pass the k-anonymity test. The
     policy asks var('analysis_min_chome_share') (one half) of a city whose 丁目 hold var('analysis_chome_full_at')
     residents or more on average (Ichikawa: about 2,400), and proportionally less of a smaller city, whose
-    丁目 cannot hold k persons in each cell (a 4,000-resident test city: about 19 per 丁目, 3%). -#}
-{% test keeps_chome_detail(model, share, full_at) %}
+    丁目 cannot hold k persons in each cell (a 4,000-resident test city: about 19 per 丁目, 3%); nothing of a
+    city none of whose 丁目 holds min_chome residents. -#}
+{% test keeps_chome_detail(model, share, full_at, min_chome) %}
 {#- the golden records, named without ref(): a ref would make this a test of dim_person too, run (and failing)
     by the marts stage before the analysis zone is built -#}
 {%- set persons = api.Relation.create(database=model.database, schema='marts', identifier='dim_person') -%}
-with city as (
-    select count(*) / nullif(count(distinct regexp_extract(address, '^(.+?丁目)', 1))
-                             filter (where address like '%丁目%'), 0) as residents_per_chome
-    from {{ persons }} where status = 'resident'
+with chome as (
+    select regexp_extract(address, '^(.+?丁目)', 1) as chome, count(*) as residents
+    from {{ persons }} where status = 'resident' and address like '%丁目%'
+    group by 1
+),
+
+city as (  -- no 丁目 large enough to be named at all: nothing to keep
+    select case when max(residents) >= {{ min_chome }} then sum(residents) / count(*) else 0 end
+        as residents_per_chome
+    from chome
 ),
 
 observed as (

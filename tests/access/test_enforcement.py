@@ -1,0 +1,190 @@
+"""The policy enforced by the engines, on the production layout: a PostgreSQL catalog (a cluster of the
+test's own: scram-sha-256, pgaudit) and an ENCRYPTED lake. Each role authenticates, attaches the lake and
+sees only its products; the raw zones do not exist for it; no catalog row it can select and no byte of any
+data file holds a name or 宛名番号 of the city; a revoked grant holds from the next attach; the audit shows
+what a role read, and the role cannot switch its auditing off."""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import duckdb
+import psycopg
+import pytest
+from pydantic import SecretStr
+
+from onesource.access import enforce, policy
+from onesource.core import lake
+from onesource.core.settings import Settings
+from tests.access import pgcluster
+from tests.conftest import EXAMPLES
+
+pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
+
+
+def _as(dsn: str, role: str, password: str) -> str:
+    p = urlsplit(dsn)
+    return urlunsplit(p._replace(netloc=f"{role}:{password}@{p.hostname}:{p.port}"))
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    if pgcluster.missing():
+        pytest.skip(pgcluster.missing())
+    root = tmp_path_factory.mktemp("secured")
+    with pgcluster.cluster() as admin:
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in {"ONESOURCE_HOME": root / "home", "ONESOURCE_KEYS_DIR": root / "keys",
+                         "ONESOURCE_CATALOG_DSN": admin}.items():
+                mp.setenv(k, str(v))
+            from tests.conftest import build_lake
+
+            build_lake(EXAMPLES / "landing")
+        settings = Settings(home=root / "home", keys_dir_override=root / "keys", catalog_dsn=admin)
+        assert settings.encrypted
+        counts = enforce.apply(admin, policy.load())
+        passwords = {r: enforce.issue_credentials(admin, r) for r in ("hoiku", "analyst")}
+        yield admin, settings, counts, passwords
+
+
+def _attach(settings: Settings, dsn: str) -> duckdb.DuckDBPyConnection:
+    return lake.connect(settings.model_copy(update={"catalog_dsn": SecretStr(dsn)}), read_only=True)
+
+
+def _tables(con) -> set[str]:
+    return {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables() "
+                                               "where database_name = 'lake'").fetchall()}
+
+
+def _known_values(admin_con) -> set[str]:
+    return {v for (v,) in admin_con.execute(
+        "select name from lake.marts.dim_person where name is not null union "
+        "select name_kana from lake.marts.dim_person where name_kana is not null union "
+        "select unnest(atena_bangos) from lake.marts.dim_person").fetchall() if v and len(v) >= 4}
+
+
+def test_each_role_sees_only_its_products(secured):
+    admin, settings, counts, passwords = secured
+    assert counts["hoiku"] == 3 and counts["analyst"] == 3
+    hoiku = _attach(settings, _as(admin, "hoiku", passwords["hoiku"]))
+    try:
+        assert _tables(hoiku) == {"product_hoiku.applications", "product_hoiku.applicant_households",
+                                  "product_hoiku.waiting_list"}
+        assert hoiku.execute("select count(*) from lake.product_hoiku.applications").fetchone()[0] > 0
+        for other in ("staging.stg_juki__residents", "bronze.juki__jumin", "identity.person_membership",
+                      "marts.dim_person", "product_kokuho.enrolees", "analysis.persons"):
+            with pytest.raises(duckdb.CatalogException, match="does not exist"):
+                hoiku.execute(f"select * from lake.{other}")
+    finally:
+        hoiku.close()
+    analyst = _attach(settings, _as(admin, "analyst", passwords["analyst"]))
+    try:
+        assert _tables(analyst) == {"analysis.persons", "analysis.households", "marts.mart_dx_kpi_monthly"}
+    finally:
+        analyst.close()
+
+
+def test_roles_authenticate_and_a_role_without_credentials_cannot_log_in(secured):
+    admin, _settings, _counts, passwords = secured
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(_as(admin, "hoiku", "not-the-password")).close()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(_as(admin, "kokuho", "anything")).close()  # no credentials issued: no login
+    psycopg.connect(_as(admin, "hoiku", passwords["hoiku"])).close()
+
+
+def test_no_catalog_row_and_no_data_file_holds_a_name(secured):
+    admin, settings, _counts, passwords = secured
+    con = lake.connect(settings, read_only=True)
+    try:
+        known = _known_values(con)
+    finally:
+        con.close()
+    assert len(known) > 20
+    con = lake.connect(settings, read_only=True)
+    try:  # what 保育課 may see: the names in its own products
+        own = {v for (v,) in con.execute(
+            "select child_name from lake.product_hoiku.applications union select parent_name from "
+            "lake.product_hoiku.applications union select name from lake.product_hoiku.applicant_households union "
+            "select name_kana from lake.product_hoiku.applicant_households").fetchall() if v}
+    finally:
+        con.close()
+    assert own and known - own
+    # every catalog row the role can select, statistics (min/max) included: the analysts see no name at all,
+    # 保育課 none but those of its own products
+    for role, allowed in (("analyst", set()), ("hoiku", own)):
+        with psycopg.connect(_as(admin, role, passwords[role])) as pg:
+            tables = [t for (t,) in pg.execute("select table_name from information_schema.tables "
+                                               "where table_schema = 'ducklake'")]
+            seen = []
+            for t in tables:
+                try:
+                    rows = pg.execute(f'select * from ducklake."{t}"').fetchall()
+                except psycopg.errors.InsufficientPrivilege:
+                    pg.rollback()
+                    continue
+                seen.append(t)
+                text = " ".join(str(v) for row in rows for v in row)
+                assert not [k for k in known - allowed if k in text], (role, t)
+            assert "ducklake_file_column_stats" in seen and "ducklake_data_file" in seen
+            schemas = {r[0] for r in pg.execute(
+                "select distinct s.schema_name from ducklake.ducklake_file_column_stats c join ducklake.ducklake_table t "
+                "using (table_id) join ducklake.ducklake_schema s using (schema_id)")}
+            assert schemas == ({"product_hoiku"} if role == "hoiku" else {"analysis", "marts"}), (role, schemas)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                pg.execute("select * from onesource_access.grants")
+    # the data files: ciphertext, without a readable name, and unreadable without the catalog's key
+    files = glob.glob(str(Path(settings.data_path_url) / "**" / "*.parquet"), recursive=True)
+    assert len(files) > 20
+    encoded = [k.encode() for k in known]
+    for f in files:
+        data = Path(f).read_bytes()
+        assert not [k for k in encoded if k in data], f
+    raw = duckdb.connect()
+    with pytest.raises(duckdb.Error, match="encrypt"):
+        raw.execute(f"select * from read_parquet('{files[0]}')").fetchall()
+
+
+def test_a_revoked_grant_holds_from_the_next_attach(secured):
+    admin, settings, _counts, passwords = secured
+    doc = policy.read_doc()
+    doc["roles"]["hoiku"]["grants"] = [g for g in doc["roles"]["hoiku"]["grants"]
+                                       if g["product"] != "product_hoiku.applicant_households"]
+    narrowed = policy.parse(doc)
+    try:
+        enforce.apply(admin, narrowed)
+        con = _attach(settings, _as(admin, "hoiku", passwords["hoiku"]))
+        try:
+            assert "product_hoiku.applicant_households" not in _tables(con)
+            assert "product_hoiku.applications" in _tables(con)
+        finally:
+            con.close()
+    finally:
+        enforce.apply(admin, policy.load())
+
+
+def test_the_audit_shows_what_a_role_read_and_the_role_cannot_switch_it_off(secured):
+    admin, settings, _counts, passwords = secured
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    con = _attach(settings, _as(admin, "analyst", passwords["analyst"]))
+    try:
+        assert con.execute("select count(*) from lake.analysis.persons").fetchone()[0] > 0
+    finally:
+        con.close()
+    reads = enforce.audit(admin, role="analyst", since=since)
+    assert any(r.what == "attach" for r in reads)
+    tables = {r.table for r in reads if r.what == "read"}
+    assert "analysis.persons" in tables and "analysis.households" not in tables
+    with psycopg.connect(_as(admin, "analyst", passwords["analyst"])) as pg:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            pg.execute("set pgaudit.log = 'none'")
+        pg.rollback()
+        pg.execute("set default_transaction_read_only = off")  # the role may lift that; not its auditing
+        pg.commit()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            pg.execute("alter role analyst set pgaudit.log = 'none'")
+        pg.rollback()
+        assert pg.execute("show pgaudit.log").fetchone()[0] == "read"
