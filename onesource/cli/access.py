@@ -64,5 +64,111 @@ def show(role: Annotated[str | None, typer.Argument(help="One role (default: eve
             typer.echo("  (no grants)")
 
 
+def _admin_dsn() -> str:
+    from onesource.core.settings import get_settings
+
+    settings = get_settings()
+    if settings.catalog_dsn is None:
+        raise fail("the embedded default (SQLite catalog) is the single-operator mode: whoever can open the lake's "
+                   "files is the data team, and no role can be enforced. Set ONESOURCE_CATALOG_DSN to the "
+                   "PostgreSQL catalog (the production layout) as its owner.", 2)
+    return settings.catalog_dsn.get_secret_value()
+
+
+@access_app.command("apply")
+def apply_policy() -> None:
+    """Enforce the policy on the PostgreSQL catalog: a login role per audience, row-level security on the
+    lake's metadata, the grants, pgaudit on every role. Run it after each reviewed change of the policy."""
+    from onesource.access import enforce, policy
+    from onesource.core.settings import get_settings
+
+    try:
+        counts = enforce.apply(_admin_dsn(), policy.load(), get_settings().catalog_schema)
+    except (enforce.EnforcementError, policy.PolicyError) as exc:
+        raise fail(str(exc), 2) from None
+    for role, n in counts.items():
+        typer.echo(f"{role}: {n} table(s)")
+
+
+@access_app.command("credentials")
+def credentials(action: Annotated[str, typer.Argument(help="issue, rotate or revoke.")],
+                role: Annotated[str, typer.Argument(help="The role (see `onesource access show`).")]) -> None:
+    """Issue or rotate a role's password (printed once, stored nowhere: hand it over through the city's secret
+    store), or revoke it (no more logins; open sessions are ended)."""
+    from onesource.access import enforce, policy
+
+    if action not in ("issue", "rotate", "revoke"):
+        raise fail(f"unknown action {action!r}: issue, rotate or revoke", 2)
+    try:
+        if policy.load().role(role).kind not in enforce.LAKE_ROLE_KINDS:
+            raise fail(f"role {role} does not log in to the lake", 2)
+        if action == "revoke":
+            ended = enforce.revoke_credentials(_admin_dsn(), role)
+            typer.echo(f"{role}: logins revoked, {ended} session(s) ended")
+        else:
+            typer.echo(enforce.issue_credentials(_admin_dsn(), role))
+    except (enforce.EnforcementError, policy.PolicyError) as exc:
+        raise fail(str(exc), 2) from None
+
+
+@access_app.command("connect")
+def connect(role: Annotated[str, typer.Argument(help="The role to connect as.")]) -> None:
+    """Print how a role attaches the lake: DuckDB's CLI and Python, read-only, its password from PGPASSWORD."""
+    from urllib.parse import urlsplit
+
+    from onesource.access import enforce, policy
+    from onesource.core import lake
+    from onesource.core.settings import get_settings
+
+    try:
+        if policy.load().role(role).kind not in enforce.LAKE_ROLE_KINDS:
+            raise fail(f"role {role} does not attach the lake (the data team uses the platform's own DSN; the "
+                       "public reads the published files)", 2)
+    except policy.PolicyError as exc:
+        raise fail(str(exc), 2) from None
+    settings = get_settings()
+    p = urlsplit(_admin_dsn())
+    target = f"host={p.hostname} port={p.port or 5432} dbname={p.path.lstrip('/')} user={role}"
+    ext = settings.duckdb_extension_dir
+    attach = (f"ATTACH 'ducklake:postgres:{target}' AS {lake.LAKE_ALIAS} (READ_ONLY, METADATA_SCHEMA "
+              f"'{settings.catalog_schema}', DATA_PATH '{settings.data_path_url}');")
+    lines = [
+        f"# {role}: the password comes from PGPASSWORD (or ~/.pgpass), never from this text",
+        f"export PGPASSWORD='<the password from `onesource access credentials issue {role}`>'",
+        "",
+        "# DuckDB CLI",
+        f"duckdb -cmd \"SET extension_directory='{ext}'; SET autoinstall_known_extensions=false; "
+        f"LOAD httpfs; LOAD ducklake; {attach}\"",
+        "",
+        f"# Python (a notebook: ONESOURCE_CATALOG_DSN=postgresql://{role}@{p.hostname}:{p.port or 5432}{p.path} "
+        "and onesource.core.lake.connect(read_only=True))",
+        "import duckdb",
+        f"con = duckdb.connect(config={{'extension_directory': '{ext}', 'autoinstall_known_extensions': False}})",
+        "con.execute(\"LOAD httpfs\")",
+        f"con.execute(\"{attach}\")",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@access_app.command("audit")
+def audit(role: Annotated[str | None, typer.Option(help="Only this role.")] = None,
+          since: Annotated[str | None, typer.Option(help="Only after this time (ISO 8601; UTC without offset).")]
+          = None) -> None:
+    """Every attach and every table a role opened, as the database recorded it (pgaudit)."""
+    import datetime as dt
+
+    from onesource.access import enforce
+
+    start = None
+    if since:
+        try:
+            start = dt.datetime.fromisoformat(since)
+        except ValueError:
+            raise fail(f"--since {since!r} is not an ISO 8601 time", 2) from None
+        start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+    for r in enforce.audit(_admin_dsn(), role=role, since=start):
+        typer.echo(f"{r.at.isoformat(timespec='seconds')}  {r.role:<12} {r.what:<7} {r.table or ''}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(access_app, name="access")

@@ -19,7 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class Settings(BaseSettings):
     """Everything the platform writes lives under ``home``."""
 
-    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore", populate_by_name=True)
+    # an empty variable counts as unset (ONESOURCE_CATALOG_DSN= means the embedded catalog, not an empty DSN)
+    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
 
     home: Path = Field(default=REPO_ROOT / "data", description="Folder for the lake, stores and keys.")
     catalog_dsn: SecretStr | None = Field(

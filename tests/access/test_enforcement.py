@@ -188,3 +188,37 @@ def test_the_audit_shows_what_a_role_read_and_the_role_cannot_switch_it_off(secu
             pg.execute("alter role analyst set pgaudit.log = 'none'")
         pg.rollback()
         assert pg.execute("show pgaudit.log").fetchone()[0] == "read"
+
+
+def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
+    import os
+
+    from tests.helpers import run_cli
+
+    admin, settings, _counts, passwords = secured
+    env = {**os.environ, "ONESOURCE_HOME": str(settings.home), "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
+           "ONESOURCE_CATALOG_DSN": admin}
+    applied = run_cli("access", "apply", env=env)
+    assert applied.returncode == 0, applied.stderr[-2000:]
+    assert "hoiku: 3 table(s)" in applied.stdout
+    issued = run_cli("access", "credentials", "issue", "kokuho", env=env)
+    password = issued.stdout.strip()
+    assert issued.returncode == 0 and len(password) >= 24
+    how = run_cli("access", "connect", "kokuho", env=env)
+    assert how.returncode == 0 and "user=kokuho" in how.stdout and "READ_ONLY" in how.stdout
+    assert password not in how.stdout and admin.split(":")[2].split("@")[0] not in how.stdout
+    con = _attach(settings, _as(admin, "kokuho", password))
+    try:
+        assert _tables(con) == {"product_kokuho.enrolees"}
+        con.execute("select * from lake.product_kokuho.enrolees").fetchall()
+    finally:
+        con.close()
+    report = run_cli("access", "audit", "--role", "kokuho", env=env)
+    assert report.returncode == 0 and "product_kokuho.enrolees" in report.stdout and "attach" in report.stdout
+    revoked = run_cli("access", "credentials", "revoke", "kokuho", env=env)
+    assert revoked.returncode == 0
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(_as(admin, "kokuho", password)).close()
+    # the embedded default says plainly that it enforces nothing
+    embedded = run_cli("access", "apply", env={**env, "ONESOURCE_CATALOG_DSN": ""})
+    assert embedded.returncode == 2 and "single-operator mode" in embedded.stderr
