@@ -116,7 +116,8 @@ def refresh(landing: LandingOption = None, incremental: IncrementalOption = True
             stage: Annotated[list[str] | None, typer.Option(help="Only this stage of the sequence (repeatable): "
                                                              + ", ".join(s.name for s in sequence.SEQUENCE))]
             = None) -> None:
-    """The daily refresh in one process: ingest, staging, linkage, marts, open data, dashboards, release."""
+    """The daily refresh in one process: ingest, staging, linkage, marts, data products, open data, dashboards,
+    release."""
     _run(landing_dir(landing, get_settings()), incremental, "onesource refresh", not no_expectations, stage)
 
 

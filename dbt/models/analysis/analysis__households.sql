@@ -28,7 +28,7 @@ exempt as (  -- every assessed member exempt in the newest fiscal year
 base as (
     select
         h.household_id,
-        os_address(h.address).town as town,
+        h.town,
         nullif(regexp_extract(h.address, '^(.+?丁目)', 1), '') as chome,
         h.members,
         h.members_under_18,

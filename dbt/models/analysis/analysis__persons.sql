@@ -29,7 +29,7 @@ base as (
         p.sex,
         p.status,
         {{ age_on(as_of_date(), 'p.birth_year', 'p.birth_month', 'null') }} as age,
-        os_address(coalesce(p.address, p.last_address_in_city)).town as town,
+        coalesce(p.town, os_address(p.last_address_in_city).town) as town,  -- parse only a leaver's last address
         nullif(regexp_extract(coalesce(p.address, p.last_address_in_city), '^(.+?丁目)', 1), '') as chome,
         h.members as household_size,
         case when r.change_reason_code in ('01', '02') then '転入' when r.change_reason_code = '03' then '出生'
