@@ -20,7 +20,6 @@ from onesource.access import enforce, policy
 from onesource.core import lake
 from onesource.core.settings import Settings
 from tests.access import pgcluster
-from tests.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
 
@@ -31,7 +30,8 @@ def _as(dsn: str, role: str, password: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory):
+def secured(tmp_path_factory, city):
+    """The small simulated city built on the cluster's catalog, ENCRYPTED, with the policy applied."""
     if pgcluster.missing():
         pytest.skip(pgcluster.missing())
     root = tmp_path_factory.mktemp("secured")
@@ -42,7 +42,7 @@ def secured(tmp_path_factory):
                 mp.setenv(k, str(v))
             from tests.conftest import build_lake
 
-            build_lake(EXAMPLES / "landing")
+            build_lake(city.landing)
         settings = Settings(home=root / "home", keys_dir_override=root / "keys", catalog_dsn=admin)
         assert settings.encrypted
         counts = enforce.apply(admin, policy.load())
@@ -222,3 +222,25 @@ def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     # the embedded default says plainly that it enforces nothing
     embedded = run_cli("access", "apply", env={**env, "ONESOURCE_CATALOG_DSN": ""})
     assert embedded.returncode == 2 and "single-operator mode" in embedded.stderr
+
+
+def test_the_notebooks_run_as_the_analysts_role(secured, tmp_path, monkeypatch):
+    """The analyst notebooks, run with the analysts' own credentials: they need nothing their role lacks."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from onesource.core.settings import REPO_ROOT
+
+    admin, settings, _counts, passwords = secured
+    monkeypatch.setenv("ONESOURCE_HOME", str(settings.home))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("ONESOURCE_CATALOG_DSN", _as(admin, "analyst", passwords["analyst"]))
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, (path.name, errors[:1])
+    read = {r.table for r in enforce.audit(admin, role="analyst", since=since) if r.what == "read"}
+    assert read and read <= {"analysis.persons", "analysis.households"}, read
