@@ -33,8 +33,13 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_DIR),
         "DBT_PROJECT_DIR": str(DBT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        # the plugins (normalizers, the analysis zone's pseudonyms) read the settings of this run's keys
+        # the plugins (session, normalizers, the analysis zone's pseudonyms) read this run's settings
         "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
+        "ONESOURCE_DATA_PATH": settings.data_path_url,
+        "ONESOURCE_ENCRYPT_DATA": "true" if settings.encrypted else "false",
+        **{f"ONESOURCE_{k.upper()}": (v.get_secret_value() if hasattr(v, "get_secret_value") else str(v))
+           for k in ("s3_endpoint", "s3_key_id", "s3_secret", "s3_region", "s3_use_ssl", "s3_url_style")
+           if (v := getattr(settings, k)) is not None},
     }
 
 

@@ -107,6 +107,35 @@ def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | N
     return f"ATTACH '{target}' AS {LAKE_ALIAS} ({', '.join(opts)})"
 
 
+def s3_secret_sql(settings: Settings) -> str | None:
+    """The DuckDB secret through which a session reads and writes an s3:// data path (None for a local one).
+    Values are escaped for a string literal; the statement is never logged."""
+    if settings.data_path_is_local:
+        return None
+    if settings.s3_key_id is None or settings.s3_secret is None:
+        raise RuntimeError("an s3:// data path needs ONESOURCE_S3_KEY_ID and ONESOURCE_S3_SECRET")
+
+    def lit(v: str) -> str:
+        return "'" + v.replace("'", "''") + "'"
+
+    opts = [f"KEY_ID {lit(settings.s3_key_id.get_secret_value())}", f"SECRET {lit(settings.s3_secret.get_secret_value())}",
+            f"REGION {lit(settings.s3_region)}", f"URL_STYLE {lit(settings.s3_url_style)}",
+            f"USE_SSL {'true' if settings.s3_use_ssl else 'false'}"]
+    if settings.s3_endpoint:
+        opts.append(f"ENDPOINT {lit(settings.s3_endpoint)}")
+    return f"CREATE OR REPLACE SECRET onesource_data (TYPE s3, {', '.join(opts)})"
+
+
+def prepare_session(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """What a session needs before it touches the lake's files: OpenSSL for the encrypted mode, and the object
+    store's secret for an s3:// data path (httpfs brings both)."""
+    secret = s3_secret_sql(settings)
+    if settings.encrypted or secret:
+        con.execute("LOAD httpfs")
+    if secret:
+        con.execute(secret)
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, names: list[str], rows: list[tuple]) -> None:
     """Append Python rows to a lake table through Arrow (``executemany`` costs a round trip per row)."""
     if not rows:
@@ -137,8 +166,7 @@ def connect(settings: Settings | None = None, read_only: bool = False,
         ensure_sqlite_catalog(settings.catalog_path)
     con = duckdb.connect(config=_duckdb_config(settings))
     try:
-        if settings.encrypted:
-            con.execute("LOAD httpfs")
+        prepare_session(con, settings)
         con.execute(attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
         if not read_only and snapshot_id is None:
             for schema in SCHEMAS:

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         default=None, description="Encrypt the lake's data files, each with its own key kept in the catalog "
         "(DuckLake's encrypted mode); unset means on with a PostgreSQL catalog (the production layout), off with "
         "the embedded SQLite one (whose keys would sit beside the files).")
+    s3_endpoint: str | None = Field(default=None, description="host:port of an S3-compatible object store for an "
+                                    "s3:// data path (unset: AWS's own endpoint).")
+    s3_key_id: SecretStr | None = Field(default=None, description="Access key id for an s3:// data path.")
+    s3_secret: SecretStr | None = Field(default=None, description="Secret access key for an s3:// data path.")
+    s3_region: str = Field(default="ap-northeast-1", description="Region of the object store.")
+    s3_use_ssl: bool = Field(default=True, description="HTTPS to the object store (off only for a local test server).")
+    s3_url_style: str = Field(default="vhost", description="vhost or path (path for most S3-compatible servers).")
     catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
     keiyaku_dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URL of the 入札・契約管理システム database."

@@ -1,0 +1,98 @@
+"""The production layout end to end: a PostgreSQL catalog (a cluster of the test's own), ENCRYPTED data files on
+an S3-compatible object store (moto's server, started here), one role per audience. The whole refresh runs on
+it; a department's role reads its product from the object store and nothing else; every object in the bucket
+is ciphertext without a name of the city."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+import duckdb
+import pytest
+from pydantic import SecretStr
+
+from onesource.access import enforce, policy
+from onesource.core import lake
+from onesource.core.settings import Settings
+from tests.access import pgcluster
+from tests.access.test_enforcement import _as, _known_values, _tables
+from tests.conftest import EXAMPLES, build_lake
+from tests.helpers import wait_until
+
+pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
+KEY, SECRET = "onesource-test", "onesource-test-secret"
+
+
+@pytest.fixture(scope="module")
+def object_store():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=KEY,
+                          aws_secret_access_key=SECRET, region_name="ap-northeast-1")
+
+    def up() -> bool:
+        try:
+            client.list_buckets()
+            return True
+        except Exception:  # noqa: BLE001 - not listening yet
+            return False
+
+    try:
+        wait_until(up, 30, 0.2, "moto's S3 server answering")
+        client.create_bucket(Bucket="ichikawa-lake", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+        yield f"127.0.0.1:{port}", client
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_production_layout_builds_serves_each_role_and_stores_only_ciphertext(object_store, tmp_path):
+    if pgcluster.missing():
+        pytest.skip(pgcluster.missing())
+    endpoint, client = object_store
+    env = {"ONESOURCE_HOME": str(tmp_path / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
+           "ONESOURCE_DATA_PATH": "s3://ichikawa-lake/onesource/", "ONESOURCE_S3_ENDPOINT": endpoint,
+           "ONESOURCE_S3_KEY_ID": KEY, "ONESOURCE_S3_SECRET": SECRET, "ONESOURCE_S3_USE_SSL": "false",
+           "ONESOURCE_S3_URL_STYLE": "path"}
+    with pgcluster.cluster() as admin:
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in {**env, "ONESOURCE_CATALOG_DSN": admin}.items():
+                mp.setenv(k, v)
+            t = time.perf_counter()
+            build_lake(EXAMPLES / "landing")  # the whole refresh sequence, dbt included, on the object store
+            settings = Settings()
+            print(f"the production layout built the examples in {time.perf_counter() - t:.0f}s")
+            assert settings.encrypted and not settings.data_path_is_local
+            enforce.apply(admin, policy.load())
+            password = enforce.issue_credentials(admin, "keiyaku")
+            owner = lake.connect(settings, read_only=True)
+            try:
+                known = _known_values(owner)
+                vendors = owner.execute("select count(*) from lake.product_keiyaku.vendors").fetchone()[0]
+            finally:
+                owner.close()
+            role = lake.connect(settings.model_copy(update={"catalog_dsn": SecretStr(_as(admin, "keiyaku", password))}),
+                                read_only=True)
+            try:
+                assert _tables(role) == {"product_keiyaku.vendors"}
+                assert role.execute("select count(*) from lake.product_keiyaku.vendors").fetchone()[0] == vendors > 0
+                with pytest.raises(duckdb.CatalogException, match="does not exist"):
+                    role.execute("select * from lake.marts.dim_business")
+            finally:
+                role.close()
+    objects = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket="ichikawa-lake")
+               for o in page.get("Contents", [])]
+    assert len(objects) > 20 and all(k.startswith("onesource/") and k.endswith(".parquet") for k in objects)
+    encoded = [k.encode() for k in known]
+    assert encoded
+    for key in objects:
+        body = client.get_object(Bucket="ichikawa-lake", Key=key)["Body"].read()
+        assert body[:4] == body[-4:] == b"PARE", key  # an encrypted Parquet file (PAR1 when in the clear)
+        assert not [k for k in encoded if k in body], key
