@@ -120,6 +120,9 @@ def main() -> None:
     ap.add_argument("--path", choices=("cli", "dagster", "alternate"), default="alternate",
                     help="How each daily refresh runs: `onesource refresh`, the Dagster path (sensors, then a run "
                          "per request, each in its own process), or the two day by day (default).")
+    ap.add_argument("--encrypted", action="store_true",
+                    help="The lake's data files encrypted (DuckLake's encrypted mode, on by default with a PostgreSQL "
+                         "catalog), on the embedded catalog: what the encryption costs.")
     ap.add_argument("--verify", action="store_true",
                     help="After the refreshes, rebuild every dbt model from scratch (--full-refresh) on the same "
                          "deliveries and identity state, and compare every mart's row-level checksum.")
@@ -131,11 +134,14 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ONESOURCE_HOME": str(root / "home"), "ONESOURCE_KEYS_DIR": str(root / "keys"),
            "ONESOURCE_LANDING": str(root / "landing")}  # what the sensors watch
-    for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR"):
+    for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR", "ONESOURCE_ENCRYPT_DATA"):
         env.pop(var, None)
+    if args.encrypted:
+        env["ONESOURCE_ENCRYPT_DATA"] = "true"
     source, live = args.source or root / "source", root / "landing"
     live.mkdir(exist_ok=True)
-    results: dict = {"residents": args.residents, "days": args.days, "simulate": None, "full": [], "daily": []}
+    results: dict = {"residents": args.residents, "days": args.days, "encrypted": args.encrypted, "simulate": None,
+                     "full": [], "daily": []}
     if args.resume:
         previous = HERE / "results" / "city.json"
         if previous.exists() and json.loads(previous.read_text()).get("residents") == args.residents:
