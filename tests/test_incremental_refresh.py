@@ -26,7 +26,8 @@ def test_incremental_refreshes_equal_a_full_rebuild(city, tmp_path):
             # the daily refresh as `onesource refresh` runs it: one process, incremental after the first day
             report = run_refresh(get_settings(), live, incremental=n > 0, run_expectations=False)
             assert [s for s, _t in report.stages] == [s.name for s in SEQUENCE]  # every stage, publish included
-            assert [s for s, _t in report.stages] == ["ingest", "staging", "linkage", "marts", "publish", "release"]
+            assert [s for s, _t in report.stages] == ["ingest", "staging", "linkage", "marts", "products", "publish",
+                                                      "release"]
         con = lake.connect(read_only=True)
         modes = [r[0] for r in con.execute("select mode from lake.identity.linkage_runs where entity = 'person' "
                                            "order by started_at").fetchall()]

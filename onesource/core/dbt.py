@@ -38,7 +38,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "ONESOURCE_DATA_PATH": settings.data_path_url,
         "ONESOURCE_ENCRYPT_DATA": "true" if settings.encrypted else "false",
         **{f"ONESOURCE_{k.upper()}": (v.get_secret_value() if hasattr(v, "get_secret_value") else str(v))
-           for k in ("s3_endpoint", "s3_key_id", "s3_secret", "s3_region", "s3_use_ssl", "s3_url_style")
+           for k in ("s3_endpoint", "s3_key_id", "s3_key", "s3_region", "s3_use_ssl", "s3_url_style")
            if (v := getattr(settings, k)) is not None},
     }
 

@@ -112,13 +112,13 @@ def s3_secret_sql(settings: Settings) -> str | None:
     Values are escaped for a string literal; the statement is never logged."""
     if settings.data_path_is_local:
         return None
-    if settings.s3_key_id is None or settings.s3_secret is None:
-        raise RuntimeError("an s3:// data path needs ONESOURCE_S3_KEY_ID and ONESOURCE_S3_SECRET")
+    if settings.s3_key_id is None or settings.s3_key is None:
+        raise RuntimeError("an s3:// data path needs ONESOURCE_S3_KEY_ID and ONESOURCE_S3_KEY")
 
     def lit(v: str) -> str:
         return "'" + v.replace("'", "''") + "'"
 
-    opts = [f"KEY_ID {lit(settings.s3_key_id.get_secret_value())}", f"SECRET {lit(settings.s3_secret.get_secret_value())}",
+    opts = [f"KEY_ID {lit(settings.s3_key_id.get_secret_value())}", f"SECRET {lit(settings.s3_key.get_secret_value())}",
             f"REGION {lit(settings.s3_region)}", f"URL_STYLE {lit(settings.s3_url_style)}",
             f"USE_SSL {'true' if settings.s3_use_ssl else 'false'}"]
     if settings.s3_endpoint:

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     s3_endpoint: str | None = Field(default=None, description="host:port of an S3-compatible object store for an "
                                     "s3:// data path (unset: AWS's own endpoint).")
     s3_key_id: SecretStr | None = Field(default=None, description="Access key id for an s3:// data path.")
-    s3_secret: SecretStr | None = Field(default=None, description="Secret access key for an s3:// data path.")
+    s3_key: SecretStr | None = Field(default=None, description="Secret access key for an s3:// data path.")
     s3_region: str = Field(default="ap-northeast-1", description="Region of the object store.")
     s3_use_ssl: bool = Field(default=True, description="HTTPS to the object store (off only for a local test server).")
     s3_url_style: str = Field(default="vhost", description="vhost or path (path for most S3-compatible servers).")

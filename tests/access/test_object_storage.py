@@ -59,7 +59,7 @@ def test_the_production_layout_builds_serves_each_role_and_stores_only_ciphertex
     endpoint, client = object_store
     env = {"ONESOURCE_HOME": str(tmp_path / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
            "ONESOURCE_DATA_PATH": "s3://ichikawa-lake/onesource/", "ONESOURCE_S3_ENDPOINT": endpoint,
-           "ONESOURCE_S3_KEY_ID": KEY, "ONESOURCE_S3_SECRET": SECRET, "ONESOURCE_S3_USE_SSL": "false",
+           "ONESOURCE_S3_KEY_ID": KEY, "ONESOURCE_S3_KEY": SECRET, "ONESOURCE_S3_USE_SSL": "false",
            "ONESOURCE_S3_URL_STYLE": "path"}
     with pgcluster.cluster() as admin:
         with pytest.MonkeyPatch.context() as mp:
