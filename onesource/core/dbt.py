@@ -50,6 +50,16 @@ def _fault_callback(settings: Settings) -> Callable:
     return callback
 
 
+_attached: set[str] = set()  # catalogs this process has attached in the encrypted mode
+
+
+def _attach_once(settings: Settings) -> None:
+    where = settings.catalog_dsn.get_secret_value() if settings.catalog_dsn else str(settings.catalog_path)
+    if where not in _attached:
+        lake.connect(settings).close()
+        _attached.add(where)
+
+
 def run_dbt(args: Sequence[str], settings: Settings | None = None):
     """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``)."""
     from dbt.cli.main import dbtRunner
@@ -58,7 +68,7 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
     lake.install_extensions(settings)
     settings.ensure_data_path()
     if settings.encrypted:  # the catalog remembers the encrypted mode from its first attach: make it ours
-        lake.connect(settings).close()
+        _attach_once(settings)
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
