@@ -158,7 +158,10 @@ class ReleaseWatcher:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
-            self._con = lake.connect(self.settings, read_only=True)
+            if self.settings.catalog_dsn is not None and self.settings.api_catalog_dsn is None:
+                log.warning("the API reads the lake as the catalog's owner: set ONESOURCE_API_CATALOG_DSN to the "
+                            "api_service role (onesource access credentials issue api_service)")
+            self._con = lake.connect(self.settings.as_api_reader(), read_only=True)
         return self._con
 
     def refresh(self) -> bool:

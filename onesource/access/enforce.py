@@ -71,8 +71,11 @@ def apply(admin_dsn: str, policy: Policy, metadata_schema: str = "ducklake") -> 
                 ("visible_table_ids", "select t.table_id from {m}.ducklake_table t join {m}.ducklake_schema s "
                                       "on s.schema_id = t.schema_id join {a}.grants g on g.schema_name = "
                                       "s.schema_name and g.table_name = t.table_name and g.role_name = session_user"),
-                ("visible_schema_ids", "select distinct s.schema_id from {m}.ducklake_schema s join {a}.grants g "
-                                       "on g.schema_name = s.schema_name and g.role_name = session_user")):
+                # and the default schema `main`, which holds the lake's functions (current_snapshot()...):
+                # its tables are filtered one by one like any other
+                ("visible_schema_ids", "select distinct s.schema_id from {m}.ducklake_schema s left join "
+                                       "{a}.grants g on g.schema_name = s.schema_name and g.role_name = "
+                                       "session_user where g.role_name is not null or s.schema_name = 'main'")):
             con.execute(sql.SQL("create or replace function {a}.{fn}() returns setof bigint language sql stable "
                                 "security definer set search_path = pg_catalog, pg_temp as $$ " + body + " $$")
                         .format(a=a, fn=sql.Identifier(fn), m=m))

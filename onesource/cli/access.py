@@ -170,5 +170,44 @@ def audit(role: Annotated[str | None, typer.Option(help="Only this role.")] = No
         typer.echo(f"{r.at.isoformat(timespec='seconds')}  {r.role:<12} {r.what:<7} {r.table or ''}")
 
 
+@access_app.command("reencrypt")
+def reencrypt(products: Annotated[list[str], typer.Argument(help="Products as schema.table (granted by the "
+                                                                  "policy).")]) -> None:
+    """After a revocation: rewrite each product under new keys and delete its past files from the storage, so
+    that keys a revoked role kept open no file that still exists. The product's time travel before this
+    point is given up (it fails loudly); every other table keeps its history. Run it as the data team
+    between refreshes."""
+    from onesource.access import policy
+    from onesource.access.reencrypt import ReencryptError
+    from onesource.access.reencrypt import reencrypt as rekey
+    from onesource.core import lake
+    from onesource.core.settings import get_settings
+
+    _admin_dsn()  # the production layout only: the embedded default has no roles to revoke
+    try:
+        granted = {g.product for r in policy.load().roles.values() for g in r.grants if g.is_table}
+    except policy.PolicyError as exc:
+        raise fail(str(exc), 2) from None
+    unknown = [p for p in products if p not in granted]
+    if unknown:
+        raise fail(f"{', '.join(unknown)}: not a product of the policy (the raw zones keep their history; "
+                   "only granted products are re-encrypted)", 2)
+    settings = get_settings()
+    if not settings.encrypted:
+        raise fail("the lake is not ENCRYPTED (ONESOURCE_ENCRYPT_DATA): there are no keys to renew", 2)
+    con = lake.connect(settings)
+    try:
+        for product in products:
+            try:
+                r = rekey(con, product)
+            except ReencryptError as exc:
+                raise fail(str(exc), 2) from None
+            typer.echo(f"{r.product}: {r.rows} rows under new keys ({r.files_written} file(s), snapshot "
+                       f"{r.snapshot_id}); {r.files_removed} past file(s) deleted, {r.old_keys} old key(s) now "
+                       "open nothing")
+    finally:
+        con.close()
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(access_app, name="access")

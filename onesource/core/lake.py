@@ -136,6 +136,17 @@ def prepare_session(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         con.execute(secret)
 
 
+def metadata(con: duckdb.DuckDBPyConnection) -> str:
+    """The qualified schema of the attached lake's DuckLake metadata tables (``ducklake_data_file``...): the
+    metadata database itself with SQLite, its ``METADATA_SCHEMA`` inside it with PostgreSQL."""
+    db = f"__ducklake_metadata_{LAKE_ALIAS}"
+    path, schema = con.execute("select path, options['metadata_schema'] from duckdb_databases() "
+                               "where database_name = ?", [LAKE_ALIAS]).fetchone()
+    if not str(path).startswith("postgres:"):
+        return db
+    return f'{db}."{schema or "public"}"'
+
+
 def insert_rows(con: duckdb.DuckDBPyConnection, table: str, names: list[str], rows: list[tuple]) -> None:
     """Append Python rows to a lake table through Arrow (``executemany`` costs a round trip per row)."""
     if not rows:

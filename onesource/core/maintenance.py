@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from onesource.core import lake
 from onesource.core.lake import LAKE_ALIAS as L
 
 
@@ -38,7 +39,7 @@ class MaintenanceReport:
 
 def _data_bytes(con: duckdb.DuckDBPyConnection) -> int:
     """Bytes of the data and delete files the catalog still knows (live or kept for time travel)."""
-    meta = f"__ducklake_metadata_{L}"
+    meta = lake.metadata(con)
     return con.execute(f"""select coalesce(sum(file_size_bytes), 0) from (
         select file_size_bytes from {meta}.ducklake_data_file union all
         select file_size_bytes from {meta}.ducklake_delete_file

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL of the API's store (clients, consents, access log); unset means SQLite "
         "under home.")
+    api_catalog_dsn: SecretStr | None = Field(
+        default=None, description="The API's own login to the PostgreSQL catalog (the policy's api_service role, "
+        "which reads only the marts it serves); unset means the catalog's owner DSN, which the API warns about.")
     api_store_file: Path | None = Field(default=None, description="SQLite file of the API's store (default "
                                         "home/api/api.sqlite); ignored when api_store_dsn is set.")
     api_log_key: SecretStr | None = Field(
@@ -97,6 +100,12 @@ class Settings(BaseSettings):
     @property
     def encrypted(self) -> bool:
         return self.encrypt_data if self.encrypt_data is not None else self.catalog_dsn is not None
+
+    def as_api_reader(self) -> Settings:
+        """These settings with the lake read as the API's own role (``api_catalog_dsn``) where one is set."""
+        if self.catalog_dsn is None or self.api_catalog_dsn is None:
+            return self
+        return self.model_copy(update={"catalog_dsn": self.api_catalog_dsn})
 
     @property
     def lake_dir(self) -> Path:

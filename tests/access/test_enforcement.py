@@ -176,6 +176,82 @@ def test_a_revoked_grant_holds_from_the_next_attach(secured):
         enforce.apply(admin, policy.load())
 
 
+def _file_keys(admin: str) -> dict[str, str]:
+    """Every data and delete file the catalog knows, by file name, with its key."""
+    with psycopg.connect(admin) as pg:
+        return dict(pg.execute("select path, encryption_key from ducklake.ducklake_data_file union all "
+                               "select path, encryption_key from ducklake.ducklake_delete_file").fetchall())
+
+
+def test_a_product_reencrypted_after_a_revocation_leaves_kept_keys_nothing_to_open(secured):
+    import os
+
+    from tests.helpers import run_cli
+
+    admin, settings, _counts, passwords = secured
+    product, neighbour = "product_hoiku.applications", "product_hoiku.waiting_list"
+    # what 保育課 could keep while it was granted: every key and file name of the product it could select
+    with psycopg.connect(_as(admin, "hoiku", passwords["hoiku"])) as pg:
+        kept = dict(pg.execute("select f.path, f.encryption_key from ducklake.ducklake_data_file f join "
+                               "ducklake.ducklake_table t using (table_id) where t.table_name = 'applications'"
+                               ).fetchall())
+    assert kept
+    con = lake.connect(settings, read_only=True)
+    try:
+        before = con.execute(f"select * from lake.{product} order by all").fetchall()
+        snapshot = con.execute("select id from lake.current_snapshot()").fetchone()[0]
+    finally:
+        con.close()
+    assert before
+    env = {**os.environ, "ONESOURCE_HOME": str(settings.home), "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
+           "ONESOURCE_CATALOG_DSN": admin}
+    refused = run_cli("access", "reencrypt", "staging.stg_juki__residents", env=env)
+    assert refused.returncode == 2 and "not a product of the policy" in refused.stderr
+    doc = policy.read_doc()
+    doc["roles"]["hoiku"]["grants"] = [g for g in doc["roles"]["hoiku"]["grants"] if g["product"] != product]
+    try:
+        enforce.apply(admin, policy.parse(doc))
+        done = run_cli("access", "reencrypt", product, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert f"{len(before)} rows under new keys" in done.stdout
+    finally:
+        enforce.apply(admin, policy.load())
+    on_disk = {Path(f).name for f in glob.glob(str(Path(settings.data_path_url) / "**" / "*.parquet"),
+                                               recursive=True)}
+    keys = _file_keys(admin)
+    assert not on_disk & set(kept), "a file the role knew is still in the storage"
+    assert not {keys[f] for f in on_disk if f in keys} & set(kept.values()), "a kept key opens a stored file"
+    con = lake.connect(settings, read_only=True)  # a new session: no file of the old one is cached
+    try:
+        assert con.execute(f"select * from lake.{product} order by all").fetchall() == before
+        with pytest.raises(duckdb.IOException):  # its past is gone, and says so
+            con.execute(f"select count(*) from lake.{product} at (version => {snapshot})").fetchall()
+        assert con.execute(f"select count(*) from lake.{neighbour} at (version => {snapshot})").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_the_api_serves_a_release_as_its_own_service_role(secured):
+    from api.lakeview import QUERIES, ReleaseWatcher
+
+    admin, settings, _counts, _passwords = secured
+    password = enforce.issue_credentials(admin, "api_service")
+    as_api = settings.model_copy(update={"api_catalog_dsn": SecretStr(_as(admin, "api_service", password))})
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    watcher = ReleaseWatcher(as_api)
+    try:
+        assert watcher.refresh()
+        assert watcher.current.persons.count > 0
+        assert _tables(watcher._con) == {"ops.releases"} | {f"marts.{t}" for t in QUERIES}
+        with pytest.raises(duckdb.CatalogException, match="does not exist"):
+            watcher._con.execute("select * from lake.staging.stg_juki__residents")
+    finally:
+        watcher.stop() if hasattr(watcher, "stop") else None
+        watcher._drop()
+    read = {r.table for r in _audited(admin, "api_service", since, "marts.dim_person") if r.what == "read"}
+    assert read <= {"ops.releases"} | {f"marts.{t}" for t in QUERIES}, read
+
+
 def test_the_audit_shows_what_a_role_read_and_the_role_cannot_switch_it_off(secured):
     admin, settings, _counts, passwords = secured
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
