@@ -56,6 +56,13 @@ def register_client(store: Store, name: str, kind: str, organisation: str, purpo
                     rate_per_second: float, burst: int) -> tuple[Client, str]:
     """Register a client bound to ``purposes``; returns it and its key (shown once, never stored)."""
     catalog = load_catalog()
+    if not purposes:
+        raise RegistrationError("a client needs at least one purpose (--purpose): a client bound to none could "
+                                "only be refused")
+    if not rate_per_second > 0 or rate_per_second > 100_000:
+        raise RegistrationError("the rate must be above 0 and at most 100000 requests per second")
+    if not 1 <= burst <= 1_000_000:
+        raise RegistrationError("the burst must be at least 1 request")
     if kind not in ("department", "private"):
         raise RegistrationError(f"kind must be department or private, not {kind!r}")
     for pid in purposes:
@@ -112,15 +119,37 @@ def authenticate_client(store: Store, key: str) -> Client | None:
     return Client(row[0], row[1], row[2], row[3], float(row[4]), int(row[5]), purposes)
 
 
-def issue_resident_credential(store: Store, person_id: str, valid_for: dt.timedelta = dt.timedelta(hours=1)
-                              ) -> tuple[Resident, str]:
-    """A credential for one person (what the portal holds after the person signed in)."""
+ENTITLED = {"resident": "住民", "moved_out": "転出者（保有情報の開示・利用記録の確認）",
+            "not_registered": "住登外者（課税等で市が情報を保有）"}
+
+
+def issue_resident_credential(store: Store, person_id: str, status: str | None, valid_for: dt.timedelta,
+                              max_lifetime: dt.timedelta) -> tuple[Resident, str]:
+    """A credential for one person (what the portal holds after the person signed in), only for a person the
+    served release knows (``status`` from it, None when unknown) who is entitled to one: a resident, or a
+    person the city still holds data about (moved out, 住登外). Its lifetime is bounded."""
+    if status is None:
+        raise RegistrationError("no such person in the served release")
+    if status not in ENTITLED:
+        raise RegistrationError(f"a person whose status is {status} gets no resident credential")
+    if not dt.timedelta(0) < valid_for <= max_lifetime:
+        raise RegistrationError(f"a credential is valid for more than 0 and at most {max_lifetime}")
     cred_id, secret, token = _new_secret("osr")
     expires = iso_utc(dt.datetime.now(dt.UTC) + valid_for)
     with store.transaction():
         store.execute("insert into resident_credentials (credential_id, person_id, token_hash, created_at, "
                       "expires_at) values (?, ?, ?, ?, ?)", (cred_id, person_id, _hash(secret), now_utc(), expires))
     return Resident(cred_id, person_id), token
+
+
+def revoke_resident_credentials(store: Store, person_id: str | None = None, credential_id: str | None = None) -> int:
+    """Revoke one credential, or every live credential of a person; returns how many."""
+    where, params = (("credential_id = ?", (credential_id,)) if credential_id else ("person_id = ?", (person_id,)))
+    with store.transaction():
+        n = store.one(f"select count(*) from resident_credentials where {where} and revoked_at is null", params)[0]
+        store.execute(f"update resident_credentials set revoked_at = ? where {where} and revoked_at is null",
+                      (now_utc(), *params))
+    return int(n)
 
 
 def authenticate_resident(store: Store, token: str) -> Resident | None:

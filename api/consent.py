@@ -74,29 +74,38 @@ def grant(store: Store, person_id: str, purpose_id: str, client_id: str, expires
           method: str, base_url: str) -> dict:
     purpose = load_catalog().purpose(purpose_id)
     if purpose is None:
-        raise ConsentError(f"unknown purpose {purpose_id!r}")
+        raise ConsentError("unknown purpose (see /v1/purposes)")
     if purpose.legal_basis.kind != "consent":
-        raise ConsentError(f"purpose {purpose_id} rests on law ({purpose.legal_basis.reference}), not on consent")
+        raise ConsentError(f"this purpose rests on law ({purpose.legal_basis.reference}), not on consent")
     row = store.one("select client_id, name, kind, organisation from clients where client_id = ? and "
                     "revoked_at is null", (client_id,))
     if row is None:
-        raise ConsentError(f"unknown recipient {client_id!r}")
+        raise ConsentError("unknown or revoked recipient")
     client = dict(zip(("client_id", "name", "kind", "organisation"), row))
     bound = store.one("select 1 from client_purposes where client_id = ? and purpose_id = ?", (client_id, purpose_id))
     if bound is None:
-        raise ConsentError(f"recipient {client_id} is not registered for purpose {purpose_id}")
+        raise ConsentError("the recipient is not registered for this purpose")
     now = dt.datetime.now(dt.UTC)
     if expires_at is not None:
         expires_at = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=dt.UTC)
         if expires_at <= now:
             raise ConsentError("expires_at lies in the past")
-    consent_id = str(uuid.uuid4())
-    rec = receipt(consent_id, person_id, purpose_id, client, now, expires_at, method, base_url)
     with store.transaction():
-        store.execute("insert into consents (consent_id, person_id, purpose_id, client_id, granted_at, expires_at, "
-                      "collection_method, receipt) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (consent_id, person_id, purpose_id, client_id, iso_utc(now),
-                       iso_utc(expires_at) if expires_at else None, method, json.dumps(rec, ensure_ascii=False)))
+        # one consent per (resident, purpose, recipient) that is not revoked: a second grant renews it (new
+        # expiry, new receipt, same id), so revoking it always ends the access
+        existing = store.one("select consent_id from consents where person_id = ? and purpose_id = ? and "
+                             "client_id = ? and revoked_at is null", (person_id, purpose_id, client_id))
+        consent_id = existing[0] if existing else str(uuid.uuid4())
+        rec = receipt(consent_id, person_id, purpose_id, client, now, expires_at, method, base_url)
+        expiry = iso_utc(expires_at) if expires_at else None
+        if existing:
+            store.execute("update consents set expires_at = ?, collection_method = ?, receipt = ? "
+                          "where consent_id = ?", (expiry, method, json.dumps(rec, ensure_ascii=False), consent_id))
+        else:
+            store.execute("insert into consents (consent_id, person_id, purpose_id, client_id, granted_at, "
+                          "expires_at, collection_method, receipt) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                          (consent_id, person_id, purpose_id, client_id, iso_utc(now), expiry, method,
+                           json.dumps(rec, ensure_ascii=False)))
     return rec
 
 

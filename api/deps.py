@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.accesslog import LogWriter, new_entry
 from api.catalog import Catalog
 from api.clients import Client, Resident, authenticate_client, authenticate_resident
+from api.guard import ADDRESS
 from api.lakeview import ReleaseWatcher, Served
 from api.ratelimit import RateLimiter
 from api.store import Store
@@ -71,15 +72,38 @@ def _limit(ctx: Context, key: str, rate: float, burst: int) -> None:
 # The dependencies below take the request and read the context from it rather than depending on
 # ``Ctx``: each nested dependency costs FastAPI a resolution step on every request.
 
+AUTH_FAILURE_BURST = 20
+
+
+def _address(request: Request) -> str:
+    return request.scope.get(ADDRESS) or (request.client.host if request.client else "unknown")
+
+
+def _before_authentication(ctx: Context, request: Request) -> str:
+    """An address that failed to authenticate too often is refused before its credentials are checked."""
+    address = _address(request)
+    wait = ctx.limiter.blocked(f"authfail:{address}", ctx.settings.api_auth_failure_rate_per_second,
+                               AUTH_FAILURE_BURST)
+    if wait > 0:
+        retry = max(1, int(wait + 0.999))
+        raise ApiError(429, "rate_limited", f"too many failed authentications; retry after {retry} s",
+                       headers={"Retry-After": str(retry)})
+    return address
+
+
+def _failed(ctx: Context, address: str, message: str, scheme: str) -> ApiError:
+    ctx.limiter.take(f"authfail:{address}", ctx.settings.api_auth_failure_rate_per_second, AUTH_FAILURE_BURST)
+    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": scheme})
+
+
 async def require_client(request: Request, key: Annotated[str | None, Security(client_key)] = None) -> Client:
     ctx: Context = request.app.state.ctx
+    address = _before_authentication(ctx, request)
     if not key:
-        raise ApiError(401, "unauthenticated", "an API key is required (X-API-Key)",
-                       headers={"WWW-Authenticate": "ApiKey"})
+        raise _failed(ctx, address, "an API key is required (X-API-Key)", "ApiKey")
     client = authenticate_client(ctx.store, key)
     if client is None:
-        raise ApiError(401, "unauthenticated", "the API key is unknown or revoked",
-                       headers={"WWW-Authenticate": "ApiKey"})
+        raise _failed(ctx, address, "the API key is unknown or revoked", "ApiKey")
     _limit(ctx, f"client:{client.client_id}", client.rate_per_second, client.burst)
     return client
 
@@ -96,13 +120,12 @@ async def require_resident(request: Request,
                            cred: Annotated[HTTPAuthorizationCredentials | None, Security(resident_token)] = None
                            ) -> Resident:
     ctx: Context = request.app.state.ctx
+    address = _before_authentication(ctx, request)
     if cred is None or not cred.credentials:
-        raise ApiError(401, "unauthenticated", "a resident credential is required (Authorization: Bearer)",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise _failed(ctx, address, "a resident credential is required (Authorization: Bearer)", "Bearer")
     resident = authenticate_resident(ctx.store, cred.credentials)
     if resident is None:
-        raise ApiError(401, "unauthenticated", "the resident credential is unknown, expired or revoked",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise _failed(ctx, address, "the resident credential is unknown, expired or revoked", "Bearer")
     rate = ctx.settings.api_anonymous_rate_per_second
     _limit(ctx, f"resident:{resident.person_id}", rate, int(rate * 2))
     return resident
@@ -110,9 +133,8 @@ async def require_resident(request: Request,
 
 async def anonymous(request: Request) -> None:
     ctx: Context = request.app.state.ctx
-    host = request.client.host if request.client else "unknown"
     rate = ctx.settings.api_anonymous_rate_per_second
-    _limit(ctx, f"addr:{host}", rate, int(rate * 2))
+    _limit(ctx, f"anon:{_address(request)}", rate, int(rate * 2))
 
 
 async def served(request: Request) -> Served:

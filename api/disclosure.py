@@ -108,18 +108,26 @@ def prefill(served: Served, procedure: Procedure, purpose: Purpose, person_id: s
     tax_years = {r["fiscal_year"] for r in served.tax.all(person_id)}
     attachments = []
     for att in procedure.attachments:
-        if att.held_when == "resident" and base.get("status") == "resident":
-            attachments.append({"name": att.name, "required": False,
-                                "reason": "市が住民基本台帳で保有しているため提出不要 (held in the resident registry)"})
+        # an attachment is looked up only where the purpose releases what it rests on: "not needed" and
+        # "needed" both tell whether the city holds it, so either answer counts as that field used
+        if att.held_when == "resident" and "status" in purpose.fields:
             used.add("status")
-        elif att.held_when == "tax_assessed" and served.tax_year is not None and served.tax_year in tax_years:
-            attachments.append({"name": att.name, "required": False,
-                                "reason": f"市が{served.tax_year}年度の課税情報を保有しているため提出不要 "
-                                          f"(the city holds the {served.tax_year} assessment)"})
+            held = base.get("status") == "resident"
+            reason = "市が住民基本台帳で保有しているため提出不要 (held in the resident registry)"
+        elif att.held_when == "tax_assessed" and "resident_tax" in purpose.fields:
             used.add("resident_tax")
-        else:
+            held = served.tax_year is not None and served.tax_year in tax_years
+            reason = (f"市が{served.tax_year}年度の課税情報を保有しているため提出不要 "
+                      f"(the city holds the {served.tax_year} assessment)")
+        elif att.held_when in ("resident", "tax_assessed"):
             attachments.append({"name": att.name, "required": True,
-                                "reason": "市が保有していないため提出が必要 (the city does not hold it)"})
+                                "reason": "この手続の利用目的では市の保有情報を確認しないため提出が必要 "
+                                          "(not looked up under this procedure's purpose)"})
+            continue
+        else:
+            held, reason = False, ""
+        attachments.append({"name": att.name, "required": not held, "reason": reason if held else
+                            "市が保有していないため提出が必要 (the city does not hold it)"})
     body = {"procedure": {"id": procedure.id, "name": procedure.name.model_dump()}, "person_id": person_id,
             "form": form, "attachments": attachments,
             "fields_prefilled": sum(1 for f in form if f["held"]),

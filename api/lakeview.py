@@ -108,6 +108,21 @@ class Served:
     def snapshot_id(self) -> int:
         return self.release.snapshot_id
 
+    def status_of(self, person_id: str) -> str | None:
+        """The person's registry status in this release (resident, moved_out...), None when unknown."""
+        found = self.persons.first(person_id, ["status"])
+        return found["status"] if found else None
+
+
+def person_status(con: duckdb.DuckDBPyConnection, person_id: str) -> str | None:
+    """The status of ``person_id`` in the newest release (None: no release, or no such person)."""
+    release = latest_release(con)
+    if release is None:
+        return None
+    row = con.execute(f"select status from {L}.marts.dim_person at (version => {int(release.snapshot_id)}) "
+                      "where person_id = ? limit 1", [person_id]).fetchone()
+    return row[0] if row else None
+
 
 def _read(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: int) -> pa.Table:
     columns, where = QUERIES[table]

@@ -14,12 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.accesslog import LogWriter, load_log_key
 from api.catalog import load_catalog
 from api.deps import REQUEST_ID, ApiError, Context, new_request_id
+from api.guard import Guard
 from api.lakeview import ReleaseWatcher
 from api.ratelimit import RateLimiter
 from api.responses import Json
 from api.routes import businesses, me, persons, public
 from api.store import Store
-from onesource.core.masking import mask_my_numbers
+from onesource.core.masking import install_log_scrubbing, mask_my_numbers
 from onesource.core.settings import Settings, get_settings
 
 access = logging.getLogger("onesource.api.access")
@@ -35,8 +36,9 @@ written to a hash-chained access log the person can read. Open data needs no cre
 
 
 class RequestLog:
-    """Pure ASGI middleware: a request id on every response, and one log line per request with any
-    12-digit run (the shape of a 個人番号) masked out of the path."""
+    """Pure ASGI middleware: a request id on every response, and one log line per request that names the
+    route's template (``/v1/persons/{person_id}``), never the path or the query as sent: what a caller
+    puts in a URL (a 個人番号 in any spelling, a name, a forged log line) never reaches the log."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -60,8 +62,14 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             if access.isEnabledFor(logging.INFO):
-                access.info("%s %s %s %.1fms %s", scope["method"], mask_my_numbers(scope["path"]), status["code"],
+                access.info("%s %s %s %.1fms %s", scope["method"], route_template(scope), status["code"],
                             (time.perf_counter() - started) * 1000, rid)
+
+
+def route_template(scope) -> str:
+    """The matched route's path template, or ``(unmatched)``."""
+    route = scope.get("route")
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or "(unmatched)"
 
 
 def _error(status: int, code: str, message: str, headers: dict | None = None) -> Json:
@@ -80,6 +88,7 @@ def _checkpoints(store: Store, stop: threading.Event) -> None:
 def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
     """The app. ``watch`` False loads the newest release once instead of polling (tests call refresh)."""
     settings = settings or get_settings()
+    install_log_scrubbing()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -92,7 +101,7 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
             watcher.start()
         else:
             watcher.refresh()
-        app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, RateLimiter())
+        app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, app.state.limiter)
         stop = threading.Event()
         checkpointer = threading.Thread(target=_checkpoints, args=(store, stop), name="store-checkpoint",
                                         daemon=True)
@@ -106,7 +115,9 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
             await writer.stop()
             store.close()
 
+    # no trailing-slash redirects: Starlette builds their Location from the Host header
     app = FastAPI(title="OneSource API (市川市)", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  redirect_slashes=False,
                   default_response_class=Json,
                   openapi_tags=[
                       {"name": "persons / 個人", "description": "本人情報の目的限定提供と事前入力 / Purpose-bound person data"},
@@ -132,10 +143,13 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         logging.getLogger("onesource.api").error("unhandled %s on %s", type(exc).__name__,
-                                                 mask_my_numbers(request.url.path))
+                                                 route_template(request.scope))
         return _error(500, "internal_error", "internal error")
 
     for module in (public, persons, businesses, me):
         app.include_router(module.router)
-    app.add_middleware(RequestLog)
+    limiter = RateLimiter()
+    app.state.limiter = limiter
+    app.add_middleware(Guard, settings=settings, limiter=limiter)
+    app.add_middleware(RequestLog)  # outermost: every request is logged, refused ones included
     return app

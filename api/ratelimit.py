@@ -1,7 +1,10 @@
-"""Token-bucket rate limits, per client (its own rate and burst) and per address for anonymous calls.
+"""Token-bucket rate limits: per client (its own rate and burst), per resident, per address for every request
+before any work, and per address for failed authentication.
 
 Kept in the process: each API worker enforces the limit on what it serves. A deployment with several
-workers divides a client's rate among them or puts the limit in front (the gateway).
+workers divides a client's rate among them or puts the limit in front (the gateway). A bucket that has
+refilled is the same as no bucket, so idle buckets are dropped (``prune``, run as buckets are taken), and
+the table never holds more than ``max_buckets``: a flood of fresh addresses cannot grow it without bound.
 """
 
 from __future__ import annotations
@@ -11,18 +14,48 @@ import time
 
 
 class RateLimiter:
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
+    def __init__(self, max_buckets: int = 100_000, prune_every: int = 1024) -> None:
+        # key -> (tokens, last refill, seconds to refill from empty)
+        self._buckets: dict[str, tuple[float, float, float]] = {}
         self._lock = threading.Lock()
+        self.max_buckets = max_buckets
+        self._prune_every = prune_every
+        self._takes = 0
+
+    def _tokens(self, key: str, rate: float, burst: int, now: float) -> float:
+        tokens, last, _ = self._buckets.get(key, (float(burst), now, 0.0))
+        return min(float(burst), tokens + (now - last) * rate)
 
     def take(self, key: str, rate: float, burst: int) -> float:
         """Spend one token; 0.0 when allowed, else the seconds until one is available."""
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(burst), now))
-            tokens = min(float(burst), tokens + (now - last) * rate)
+            self._takes += 1
+            if self._takes % self._prune_every == 0 or len(self._buckets) >= self.max_buckets:
+                self._prune(now)
+            tokens = self._tokens(key, rate, burst, now)
+            full_after = burst / rate if rate > 0 else 3600.0
             if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+                self._buckets[key] = (tokens - 1.0, now, full_after)
                 return 0.0
-            self._buckets[key] = (tokens, now)
+            self._buckets[key] = (tokens, now, full_after)
             return (1.0 - tokens) / rate if rate > 0 else 60.0
+
+    def blocked(self, key: str, rate: float, burst: int) -> float:
+        """Without spending: the seconds until ``key`` has a token again (0.0 when it has one)."""
+        now = time.monotonic()
+        with self._lock:
+            if key not in self._buckets:
+                return 0.0
+            tokens = self._tokens(key, rate, burst, now)
+        return 0.0 if tokens >= 1.0 else ((1.0 - tokens) / rate if rate > 0 else 60.0)
+
+    def _prune(self, now: float) -> None:
+        """Drop every bucket that has refilled; if still full, the ones idle longest."""
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < v[2]}
+        if len(self._buckets) >= self.max_buckets:
+            keep = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[len(self._buckets) // 2:]
+            self._buckets = dict(keep)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 
-class Json(Response):
+class Json(JSONResponse):
+    """A JSON response (a JSONResponse, so that the OpenAPI document shows each route's response model)."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 PERSON_ID = r"^P[0-9]{9}$"
 HOUJIN_BANGO = r"^[0-9]{13}$"
 CATALOG_ID = r"^[a-z][a-z0-9_]{0,63}$"
+CONSENT_MAX_YEARS = 10  # a longer consent is "until revoked" (expires_at null), which the resident can end
 
 
 class ErrorBody(BaseModel):
@@ -68,6 +70,8 @@ class AccessLogEntry(BaseModel):
     seq: int
     at: str
     recipient: dict[str, Any]
+    actor: dict[str, Any] = Field(description="Who did it: the client, the person themself, or (for a "
+                                              "household member's own procedure) that member.")
     purpose: dict[str, Any] | None
     legal_basis: str | None
     consent_id: str | None
@@ -81,3 +85,21 @@ class ConsentRequest(BaseModel):
     recipient: str = Field(pattern=r"^[a-z0-9]{12}$", description="提供先クライアント / the recipient client id.")
     expires_at: str | None = Field(default=None, description="有効期限 (ISO 8601); null: until revoked.",
                                    pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _within_range(cls, value: str | None) -> str | None:
+        """A real instant, in the future, at most CONSENT_MAX_YEARS ahead; normalized to UTC."""
+        if value is None:
+            return None
+        try:
+            at = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            raise ValueError("expires_at is not a valid instant") from None
+        now = dt.datetime.now(dt.UTC)
+        if at <= now:
+            raise ValueError("expires_at lies in the past")
+        if at > now + dt.timedelta(days=366 * CONSENT_MAX_YEARS):
+            raise ValueError(f"expires_at lies more than {CONSENT_MAX_YEARS} years ahead; leave it out for a "
+                             "consent until revoked")
+        return at.isoformat()

@@ -55,6 +55,16 @@ SCHEMA = [
         receipt text not null
     )""",
     "create index if not exists consents_lookup on consents (person_id, purpose_id, client_id)",
+    # one consent in force per (resident, purpose, recipient): stores written before this rule keep only the
+    # newest of any duplicates (the older ones are marked revoked when they were granted), then the database
+    # holds the rule against any writer
+    """update consents set revoked_at = granted_at where revoked_at is null and exists (
+        select 1 from consents c2 where c2.person_id = consents.person_id and c2.purpose_id = consents.purpose_id
+        and c2.client_id = consents.client_id and c2.revoked_at is null
+        and (c2.granted_at > consents.granted_at or (c2.granted_at = consents.granted_at
+             and c2.consent_id > consents.consent_id)))""",
+    "create unique index if not exists consents_one_live on consents (person_id, purpose_id, client_id) "
+    "where revoked_at is null",
     """create table if not exists access_log (
         seq bigint primary key,
         at text not null,

@@ -30,8 +30,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=identity_checks.build_checks(),  # the bronze checks are the load's own (defs/ingestion)
-        jobs=[*all_jobs.values(), maintenance.lake_maintenance],
-        schedules=[*jobs.build_schedules(all_jobs), maintenance.build_schedule()],
+        jobs=[*all_jobs.values(), maintenance.lake_maintenance, maintenance.access_log_witness],
+        schedules=[*jobs.build_schedules(all_jobs), maintenance.build_schedule(), maintenance.build_witness_schedule()],
         sensors=[*bronze_sensors.build_sensors(settings, all_jobs, every_key), jobs.refresh_sensor(all_jobs)],
         resources={"platform": Platform()},
         # every step of a run in the run's own process: the lake takes one writer at a time anyway, and a

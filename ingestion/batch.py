@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingestion.connectors import FileRead
+from ingestion.connectors import FileRead, Unreadable
 from ingestion.contracts import Table
 from ingestion.fields import parser_for
 from ingestion.reports import FileResult
@@ -19,12 +19,25 @@ ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.time
           "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
 
 
+def _guarded(parse):
+    """A field parser that answers every value: one it cannot read (a time of day in a date column, a list
+    where a text was expected) is flagged as invalid, never an exception that would fail the delivery."""
+    def run(v):
+        if isinstance(v, Unreadable):
+            return None, "invalid_value"
+        try:
+            return parse(v)
+        except Exception:  # noqa: BLE001 - any value the parser did not foresee is a flagged field
+            return None, "invalid_value"
+    return run
+
+
 class Batch:
     """The rows of one table within one delivery, column by column."""
 
     def __init__(self, table: Table, tokenizer: Tokenizer) -> None:
         self.table = table
-        self.parsers = {c.name: parser_for(c, tokenizer) for c in table.columns}
+        self.parsers = {c.name: _guarded(parser_for(c, tokenizer)) for c in table.columns}
         self.key_cols = table.key_columns
         key_names = set(table.record_key)
         self.other = [(c.name, c.bronze_name, c.parse == "my_number", self.parsers[c.name])

@@ -105,6 +105,11 @@ def parse_iso_date(v: Any) -> Result:
 def parse_free(v: Any) -> Result:
     if v is None or (isinstance(v, str) and not v.strip()):
         return _OK_NONE
+    if isinstance(v, dt.time):  # a time of day typed into a date column
+        return None, "invalid_date"
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and \
+            10_000_000 <= v <= 99_999_999:  # an 8-digit number in a workbook cell: YYYYMMDD, not an Excel serial
+        v = str(int(v))
     try:
         d = parse_free_date(_nfkc(v) if isinstance(v, str) else v)
     except EraDateError:

@@ -11,6 +11,7 @@ rows quarantined, checked before the commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -37,6 +38,19 @@ from onesource.core.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def _outside(path: Path, landing: Path) -> str | None:
+    """Why ``path`` may not be read as part of the landing zone: a symbolic link, or a real path outside
+    the landing zone's own (the landing zone is not a way to read the machine)."""
+    if path.is_symlink():
+        return "a symbolic link: refused (deliveries are plain files)"
+    try:
+        path.resolve(strict=True).relative_to(landing.resolve(strict=True))
+    except (ValueError, OSError):
+        return "outside the landing zone: refused"
+    return None
 
 
 class Ingestor:
@@ -47,7 +61,8 @@ class Ingestor:
         self.settings = settings or get_settings()
         self.con = con or lake.connect(self.settings)
         self.contracts = contracts()
-        ledger.ensure_tables(self.con, self.contracts.values())
+        with lake.exclusive(self.settings, "ddl"):  # two first runs on a new catalog: one creates, one sees
+            ledger.ensure_tables(self.con, self.contracts.values())
         self.tokenizer = Tokenizer(load_key(self.settings))
         self.run_expectations = run_expectations
         self.on_delivery = on_delivery or (lambda d: None)
@@ -59,7 +74,8 @@ class Ingestor:
             if systems and system not in systems:
                 continue
             if contract.connector == "database":
-                results = [self._database(contract, landing)]
+                with lake.exclusive(self.settings, f"delivery:{system}"):
+                    results = [self._database(contract, landing)]
             else:
                 results = self._file_system(contract, landing)
             for res in results:
@@ -77,7 +93,8 @@ class Ingestor:
         """
         contract = self.contracts[system]
         if contract.connector == "database":
-            res = self._database(contract, landing)
+            with lake.exclusive(self.settings, f"delivery:{system}"):
+                res = self._database(contract, landing)
             return [res] if res is not None else []
         done = ledger.finished_deliveries(self.con, system)
         out = []
@@ -85,10 +102,16 @@ class Ingestor:
             folder = landing / system / day
             if not folder.is_dir() or day in done:
                 continue
+            refused = self._refused(folder, landing)
+            if refused:
+                out.append(self._failed(DeliveryResult(system, day, "failed"), DeliveryError(f"{system}/{day}", refused)))
+                continue
             if not (folder / SUCCESS).exists():
                 out.append(DeliveryResult(system, day, "waiting"))
                 continue
-            res = self._delivery(contract, folder, landing)
+            res = self._claimed(contract, folder, landing)
+            if res is None:
+                continue
             res.seconds = round(time.perf_counter() - res.started, 3)
             out.append(res)
             self.on_delivery(res)
@@ -100,30 +123,73 @@ class Ingestor:
             return []
         done = ledger.finished_deliveries(self.con, contract.system)
         out = []
-        for folder in sorted(p for p in root.iterdir() if p.is_dir() and DELIVERY_DIR.match(p.name)):
+        folders = sorted(p for p in root.iterdir() if p.is_dir() or p.is_symlink())
+        for folder in (f for f in folders if not DELIVERY_DIR.match(f.name)):  # not a delivery: reported, skipped
+            log.warning("%s/%s is not a delivery folder (YYYYMMDD): skipped", contract.system, folder.name[:40])
+            out.append(DeliveryResult(contract.system, folder.name[:40], "ignored",
+                                      error="not a delivery folder (YYYYMMDD): skipped"))
+        for folder in (f for f in folders if DELIVERY_DIR.match(f.name)):
             if folder.name in done:
+                continue
+            refused = self._refused(folder, landing)
+            if refused:  # named like a delivery but not one: failed with its reason, the others go on
+                res = DeliveryResult(contract.system, folder.name, "failed")
+                out.append(self._failed(res, DeliveryError(f"{contract.system}/{folder.name}", refused)))
                 continue
             if not (folder / SUCCESS).exists():
                 # still arriving: later deliveries wait too, deliveries are processed in date order
                 out.append(DeliveryResult(contract.system, folder.name, "waiting"))
                 break
-            res = self._delivery(contract, folder, landing)
+            res = self._claimed(contract, folder, landing)
+            if res is None:
+                continue
             out.append(res)
             if res.status == "failed":
                 break  # later deliveries of this system wait until this one loads
         return out
 
+    def _claimed(self, contract: Contract, folder: Path, landing: Path) -> DeliveryResult | None:
+        """Load one delivery under a claim on it that every process on this lake respects; None when another
+        run loaded it meanwhile (the ledger is read again once the claim is held)."""
+        with lake.exclusive(self.settings, f"delivery:{contract.system}/{folder.name}"):
+            if folder.name in ledger.finished_deliveries(self.con, contract.system):
+                log.info("%s/%s was loaded by another run", contract.system, folder.name)
+                return None
+            return self._delivery(contract, folder, landing)
+
+    def _refused(self, folder: Path, landing: Path) -> str | None:
+        """Why a folder named like a delivery is not one: not a date, dated too far ahead, or a link."""
+        day = folder.name
+        try:
+            dated = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        except ValueError:
+            return f"folder {day} is named like a delivery date but is not a valid date"
+        today = dt.datetime.now(JST).date()
+        ahead = self.settings.ingest_max_future_days
+        if dated > today + dt.timedelta(days=ahead):
+            return (f"delivery dated {dated.isoformat()} lies more than {ahead} day(s) after today "
+                    f"({today.isoformat()}, Asia/Tokyo): refused until then")
+        return _outside(folder, landing)
+
     # -- one delivery --------------------------------------------------------------------------
     def _delivery(self, contract: Contract, folder: Path, landing: Path) -> DeliveryResult:
         system, day = contract.system, folder.name
-        delivery_date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
+        delivery_date = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))  # _refused checked it
         batch_id = f"{system}/{day}"
         res = DeliveryResult(system, day, "loaded", started=time.perf_counter())
         loaded_at = dt.datetime.now(dt.UTC)
         meta = (system, delivery_date, batch_id, loaded_at)
         batches: dict[str, Batch] = {}
         try:
-            files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != SUCCESS)
+            outside = _outside(folder, landing)
+            if outside:
+                raise DeliveryError(batch_id, outside)
+            entries = sorted(p for p in folder.iterdir() if p.name != SUCCESS)
+            for path in entries:  # a link or anything that is not a plain file is refused, never followed
+                why = _outside(path, landing) or (None if path.is_file() else "not a plain file")
+                if why:
+                    raise DeliveryError(path.relative_to(landing).as_posix(), why)
+            files = entries
             known = ledger.loaded_files(self.con, system)
             for path in files:
                 rel = path.relative_to(landing).as_posix()
@@ -234,8 +300,10 @@ class Ingestor:
 def ingest(landing: Path, settings: Settings | None = None, systems: list[str] | None = None,
            run_expectations: bool = True, on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
     """Load every closed delivery under ``landing`` not loaded yet (and the contract database's changes)."""
-    ing = Ingestor(settings, run_expectations=run_expectations, on_delivery=on_delivery)
-    try:
-        return ing.ingest(landing, systems)
-    finally:
-        ing.con.close()
+    settings = settings or get_settings()
+    with lake.exclusive(settings, "writer") if settings.catalog_dsn is None else contextlib.nullcontext():
+        ing = Ingestor(settings, run_expectations=run_expectations, on_delivery=on_delivery)
+        try:
+            return ing.ingest(landing, systems)
+        finally:
+            ing.con.close()

@@ -23,7 +23,7 @@ class FileResult:
 class DeliveryResult:
     system: str
     delivery: str  # YYYYMMDD, or the database read's label
-    status: str  # loaded | resend | failed | waiting
+    status: str  # loaded | resend | failed | waiting | ignored (not a delivery folder)
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
     expectations_failed: int = 0

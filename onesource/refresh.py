@@ -12,6 +12,7 @@ before it succeeded. Running the stages in one process pays dbt's start-up once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,14 @@ class RefreshFailed(RuntimeError):
 
 
 # -- the stages, one function each ------------------------------------------------------------------
+def _writing(settings: Settings, what: str = "transform"):
+    """The claim a stage that writes holds: on the embedded default the one writer of the lake; on a
+    PostgreSQL catalog the transformation stages one at a time (ingestion claims each delivery itself, so
+    several loaders still share the catalog)."""
+    return lake.exclusive(settings, "writer" if settings.catalog_dsn is None else what)
+
+
+
 def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = None,
            run_expectations: bool = True,
            on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
@@ -72,12 +81,13 @@ def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[s
     ``ingestor`` when the caller keeps one for several systems."""
     from ingestion.pipeline import Ingestor
 
-    ing = ingestor or Ingestor(settings)
-    try:
-        return ing.ingest_days(landing, system, list(days))
-    finally:
-        if ingestor is None:
-            ing.con.close()
+    with lake.exclusive(settings, "writer") if settings.catalog_dsn is None else contextlib.nullcontext():
+        ing = ingestor or Ingestor(settings)
+        try:
+            return ing.ingest_days(landing, system, list(days))
+        finally:
+            if ingestor is None:
+                ing.con.close()
 
 
 def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None = None, check: bool = True) -> Any:
@@ -89,7 +99,8 @@ def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None 
     if stage.dbt_select is None:
         raise ValueError(f"stage {stage.name} runs no dbt")
     args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
-    result = run_dbt(args, settings)
+    with _writing(settings):
+        result = run_dbt(args, settings)
     if result.exception is not None or (check and not result.success):
         failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
                   if str(r.status) not in ("success", "pass", "skipped")]
@@ -103,21 +114,23 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
     retrain and re-cluster everything (a full relink)."""
     from identity.run import link_all
 
-    con = lake.connect(settings)
-    try:
-        return link_all(con, settings, incremental=incremental)
-    finally:
-        con.close()
+    with _writing(settings):
+        con = lake.connect(settings)
+        try:
+            return link_all(con, settings, incremental=incremental)
+        finally:
+            con.close()
 
 
 def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, Path]:
     from publish.opendata import publish as run
 
-    con = lake.connect(settings)
-    try:
-        return run(con, (out or settings.home) / "opendata")
-    finally:
-        con.close()
+    with _writing(settings):
+        con = lake.connect(settings)
+        try:
+            return run(con, (out or settings.home) / "opendata")
+        finally:
+            con.close()
 
 
 def publish_dashboards(settings: Settings, out: Path | None = None) -> dict[str, Path]:
@@ -139,11 +152,12 @@ def release(settings: Settings, note: str) -> Release:
     """Record the lake's current snapshot as a release (the marts in it are complete)."""
     from onesource.core.releases import mark_release
 
-    con = lake.connect(settings)
-    try:
-        return mark_release(con, note)
-    finally:
-        con.close()
+    with _writing(settings):
+        con = lake.connect(settings)
+        try:
+            return mark_release(con, note)
+        finally:
+            con.close()
 
 
 # -- the whole sequence -----------------------------------------------------------------------------

@@ -115,6 +115,16 @@ def business_table(con: duckdb.DuckDBPyConnection) -> tuple[Table, dt.date | Non
     return Table(header=header, rows=grid, label_cols=6), as_of  # businesses, not persons: no suppression
 
 
+def witness_table(con: duckdb.DuckDBPyConnection) -> tuple[Table, dt.date] | None:
+    """Every witness of the access log (onesource.core.witness), oldest first; None before the first."""
+    from onesource.core.witness import PUBLISHED_HEADER, history, published_rows
+
+    found = history(con, "api_access_log")
+    if not found:
+        return None
+    return Table(PUBLISHED_HEADER, published_rows(found), label_cols=len(PUBLISHED_HEADER)), found[-1].at.date()
+
+
 def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
@@ -131,6 +141,10 @@ DATASETS = {
     "businesses": ("122033_jigyosha_machi_gyoshu.csv", "町名・業種別事業者数",
                    "市内に所在する法人・登録業者の町名別・業種別の数（国税庁法人番号公表データ及び入札参加資格"
                    "登録から作成）。", ["事業者", "法人", "町名別"]),
+    "witness": ("122033_access_log_witness.csv", "個人情報アクセス記録の証跡",
+                "本人同意型データ連携APIのアクセス記録（ハッシュ連鎖）の定期チェックポイント：件数と末尾ハッシュ。"
+                "公開後は市の管理者も書き換えられないため、記録の消去・巻き戻し・作り直しを誰でも検出できる"
+                "（onesource accesslog verify --witness）。個人情報は含まない。", ["アクセス記録", "改ざん検知", "透明性"]),
 }
 
 
@@ -191,7 +205,11 @@ def publish(con: duckdb.DuckDBPyConnection, out: Path, base_url: str = "https://
         raise RuntimeError("suppression left recoverable cells; nothing published")
     biz, biz_as_of = business_table(con)
     files: dict[str, tuple[Path, dt.date | None]] = {}
-    for key, table, date in (("population", pop, as_of), ("businesses", biz, biz_as_of)):
+    tables = [("population", pop, as_of), ("businesses", biz, biz_as_of)]
+    witnessed = witness_table(con)
+    if witnessed is not None:
+        tables.append(("witness", *witnessed))
+    for key, table, date in tables:
         path = out / DATASETS[key][0]
         path.write_bytes(to_csv(table))
         files[key] = (path, date)

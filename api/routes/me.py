@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from api import consent
+from api.clients import revoke_resident_credentials
 from api.deps import ApiError, Ctx, ResidentDep, ServedDep
 from api.disclosure import SELF
 from api.responses import Json
@@ -27,7 +28,7 @@ def access_log(ctx: Ctx, resident: ResidentDep,
                before_seq: Annotated[int | None, Query(ge=1, le=2**62)] = None):
     """本人に関する提供・事前入力・拒否のすべて（新しい順）。/ Every disclosure, prefill and refusal about me, newest first."""
     sql = ("select a.seq, a.at, a.client_id, c.name, c.organisation, c.kind, a.purpose_id, a.legal_basis, "
-           "a.consent_id, a.fields, a.outcome, a.snapshot_id from access_log a left join clients c "
+           "a.consent_id, a.fields, a.outcome, a.snapshot_id, a.actor from access_log a left join clients c "
            "on c.client_id = a.client_id where a.subject_kind = 'person' and a.subject_id = ?")
     params: list = [resident.person_id]
     if before_seq is not None:
@@ -35,11 +36,20 @@ def access_log(ctx: Ctx, resident: ResidentDep,
         params.append(before_seq)
     rows = ctx.store.execute(sql + " order by a.seq desc limit ?", [*params, limit])
     out = []
-    for seq, at, cid, name, org, kind, pid, basis, consent_id, fields, outcome, snap in rows:
+    for seq, at, cid, name, org, kind, pid, basis, consent_id, fields, outcome, snap, actor in rows:
         purpose = ctx.catalog.purpose(pid) if pid else None
-        recipient = ({"client_id": cid, "name": "本人（マイナポータル等）", "organisation": "本人", "kind": "self"}
-                     if cid == SELF else {"client_id": cid, "name": name, "organisation": org, "kind": kind})
-        out.append({"seq": seq, "at": at, "recipient": recipient,
+        by_member = cid == SELF and actor.startswith("resident:") and actor != f"resident:{resident.person_id}"
+        if by_member:  # another member of the household, for their own procedure
+            recipient = {"client_id": cid, "name": "世帯員（本人手続）", "organisation": "本人以外の世帯員",
+                         "kind": "household_member"}
+            who = {"kind": "household_member", "person_id": actor.split(":", 1)[1]}
+        elif cid == SELF:
+            recipient = {"client_id": cid, "name": "本人（マイナポータル等）", "organisation": "本人", "kind": "self"}
+            who = {"kind": "self", "person_id": resident.person_id}
+        else:
+            recipient = {"client_id": cid, "name": name, "organisation": org, "kind": kind}
+            who = {"kind": kind, "client_id": cid}
+        out.append({"seq": seq, "at": at, "recipient": recipient, "actor": who,
                     "purpose": {"id": pid, "name": purpose.name.model_dump() if purpose else None} if pid else None,
                     "legal_basis": basis, "consent_id": consent_id, "fields": json.loads(fields),
                     "outcome": outcome, "snapshot_id": snap})
@@ -54,12 +64,7 @@ def my_consents(ctx: Ctx, resident: ResidentDep) -> list[dict]:
 @router.post("/consents", status_code=201, responses=ERRORS | {400: {"model": dict}},
              summary="同意を与える（同意レシートを返す） / Grant consent; returns a Kantara consent receipt")
 def grant_consent(ctx: Ctx, resident: ResidentDep, body: ConsentRequest) -> dict:
-    expires = None
-    if body.expires_at is not None:
-        try:
-            expires = dt.datetime.fromisoformat(body.expires_at.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ApiError(422, "invalid_request", "expires_at is not an ISO 8601 timestamp") from exc
+    expires = dt.datetime.fromisoformat(body.expires_at) if body.expires_at else None  # validated by the schema
     try:
         return consent.grant(ctx.store, resident.person_id, body.purpose_id, body.recipient, expires,
                              "resident portal (本人によるオンライン同意)", ctx.settings.api_base_url)
@@ -80,6 +85,13 @@ def consent_receipt(ctx: Ctx, resident: ResidentDep, consent_id: ConsentId) -> d
 def revoke_consent(ctx: Ctx, resident: ResidentDep, consent_id: ConsentId) -> Response:
     if not consent.revoke(ctx.store, resident.person_id, consent_id):
         raise ApiError(404, "consent_not_found", "no live consent of yours with that id")
+    return Response(status_code=204)
+
+
+@router.delete("/credential", status_code=204, responses=ERRORS,
+               summary="この認証情報を失効させる（ログアウト） / Revoke this credential (sign out)")
+def sign_out(ctx: Ctx, resident: ResidentDep) -> Response:
+    revoke_resident_credentials(ctx.store, credential_id=resident.credential_id)
     return Response(status_code=204)
 
 

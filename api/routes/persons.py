@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from api.deps import ApiError, ClientDep, Context, Ctx, ServedDep
-from api.disclosure import authorize, person_fields, prefill
+from api.disclosure import SELF, authorize, person_fields, prefill
 from api.responses import Json
 from api.schemas import CATALOG_ID, PERSON_ID, Error, PersonData, Prefill
 
 router = APIRouter(prefix="/v1", tags=["persons / 個人"])
-ERRORS = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}, 429: {"model": Error},
-          503: {"model": Error}}
+ERRORS = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}, 413: {"model": Error},
+          422: {"model": Error}, 429: {"model": Error}, 503: {"model": Error}}
 
 PersonId = Annotated[str, Path(pattern=PERSON_ID, description="個人ID (stable person id, P + 9 digits).",
                                    examples=["P000000001"])]
@@ -97,6 +97,8 @@ async def _prefill_answer(request, ctx, served, procedure, purpose, person_id, c
                         purpose_id=purpose.id, legal_basis=purpose.legal_basis.kind, consent_id=consent_id,
                         fields=used, snapshot_id=served.snapshot_id, outcome="prefilled")
     filled = {f["field"]: f["value"] for f in body["form"] if f["held"]}
-    await log_members(request, ctx, client_id, actor, purpose, consent_id, served, person_id, filled)
+    # a resident's own prefill that names the household: each member's log says which member did it
+    member_actor = f"resident:{person_id}" if client_id == SELF else actor
+    await log_members(request, ctx, client_id, member_actor, purpose, consent_id, served, person_id, filled)
     body |= {"snapshot_id": served.snapshot_id, "access_log_seq": seq}
     return Json(body, headers={"X-OneSource-Snapshot": str(served.snapshot_id)})

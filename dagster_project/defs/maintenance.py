@@ -1,4 +1,5 @@
-"""The lake's retention policy as a nightly job (onesource/core/maintenance.py), after the night's release."""
+"""Nightly jobs: the lake's retention policy (onesource/core/maintenance.py), after the night's release, and the
+access log's witness (api/accesslog.py), which the next publish puts in the open data."""
 
 import dagster as dg
 
@@ -28,4 +29,23 @@ def lake_maintenance() -> None:
 
 def build_schedule() -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(name="lake_maintenance_nightly", job=lake_maintenance, cron_schedule="30 4 * * *",
+                                 execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING)
+
+
+@dg.op(description="Verify the API's access log against its witnesses, then witness its head (count and last "
+                   "hash) into the lake; the next publish puts it in the open data.")
+def witness_access_log(context) -> None:
+    from api.accesslog import witness_now
+
+    w = witness_now()
+    context.log.info(f"witnessed {w.chain} at seq {w.seq}")
+
+
+@dg.job(description="The access log's daily witness (see `onesource accesslog checkpoint`).")
+def access_log_witness() -> None:
+    witness_access_log()
+
+
+def build_witness_schedule() -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(name="access_log_witness_daily", job=access_log_witness, cron_schedule="0 4 * * *",
                                  execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING)

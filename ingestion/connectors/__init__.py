@@ -17,6 +17,21 @@ from typing import Any
 from ingestion.contracts import Table
 
 
+class Unreadable:
+    """A field's value where the document's shape is wrong (a list or a text where an object of fields was
+    expected): the field is flagged with the raw value, never silently null."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    def __str__(self) -> str:
+        import json
+
+        return json.dumps(self.raw, ensure_ascii=False, default=str)
+
+
 class DeliveryError(RuntimeError):
     """A file the pipeline must not load: the delivery fails, naming file and reason."""
 
@@ -74,8 +89,14 @@ def header_mapping(table: Table, header: list[str], rel: str) -> tuple[list[str 
     return names, unknown
 
 
-def iter_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(line number, bytes without the line end) for LF or CRLF files; a final empty line is not a record."""
+def iter_lines(data: bytes, rel: str = "") -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the line end) for LF or CRLF files; a final empty line is not a record.
+    A file whose lines end in CR alone (old Mac line endings, which the spec allows nowhere) cannot be split
+    into records: it fails with that reason rather than loading as one long line."""
+    lone_cr = data.count(b"\r") - data.count(b"\r\n")
+    if lone_cr and lone_cr >= data.count(b"\n"):
+        raise DeliveryError(rel or "file", f"line 1: lines end in CR alone ({lone_cr} of them), which the spec does "
+                            "not allow (LF or CRLF): convert the line endings and deliver again")
     parts = data.split(b"\n")
     if parts and parts[-1] == b"":
         parts.pop()

@@ -25,7 +25,7 @@ def read(path: Path, table: Table, rel: str) -> FileRead:
         data = data[3:]
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     mask = mask_my_numbers if table.has_my_number else (lambda s: s)
-    lines = iter_lines(data)
+    lines = iter_lines(data, rel)
     if table.options.get("header", True):
         first = next(lines, None)
         if first is None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ingestion.connectors import FileRead, RawRow, iter_lines
+from ingestion.connectors import FileRead, RawRow, Unreadable, iter_lines
 from ingestion.contracts import Table
 from onesource.core.masking import mask_my_numbers
 
@@ -14,14 +14,26 @@ _MISSING = object()
 
 
 def _get(obj: dict, path: list[str]) -> Any:
+    """The value at ``path``; None where it is absent; :class:`Unreadable` where a node on the way is there but
+    is not an object (its fields cannot be read from it)."""
     cur: Any = obj
     for part in path:
-        if not isinstance(cur, dict):
+        if cur is None:
             return None
+        if not isinstance(cur, dict):
+            return Unreadable(cur)
         cur = cur.get(part, _MISSING)
         if cur is _MISSING:
             return None
     return cur
+
+
+def _has_lone_surrogate(obj: Any) -> bool:
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _leaves(obj: dict, prefix: str = "") -> list[str]:
@@ -46,6 +58,8 @@ class _Shape:
     def row(self, line_no: int, text: str) -> RawRow:
         try:
             obj = json.loads(text)
+        except RecursionError:
+            return RawRow(line_no, None, self.mask(text)[:2000], ("invalid_json", None, "nested too deeply to read"))
         except json.JSONDecodeError as exc:
             body = text.strip()
             # an object that opens but never closes was cut off; anything else is malformed JSON
@@ -54,9 +68,21 @@ class _Shape:
             return RawRow(line_no, None, self.mask(text), (reason, None, f"{exc.msg} at character {exc.pos}"))
         if not isinstance(obj, dict):
             return RawRow(line_no, None, self.mask(text), ("invalid_json", None, "not a JSON object"))
+        if "\\u" in text and _has_lone_surrogate(obj):
+            return RawRow(line_no, None, self.mask(text), ("invalid_json", None,
+                                                          "a lone surrogate escape (\\ud800-\\udfff) is not a character"))
         values = {name: _get(obj, path) for name, path in self.paths}
         extra = None
-        for leaf in _leaves(obj):
+        for prefix in self.prefixes:  # an object of fields delivered as something else: kept as delivered
+            node = _get(obj, prefix.split("."))
+            if node is not None and not isinstance(node, (dict, Unreadable)):  # Unreadable: an ancestor is kept
+                extra = extra or {}
+                extra[prefix] = node
+        try:
+            leaves = _leaves(obj)
+        except RecursionError:
+            return RawRow(line_no, None, self.mask(text)[:2000], ("invalid_json", None, "nested too deeply to read"))
+        for leaf in leaves:
             if leaf not in self.known and leaf not in self.prefixes:
                 extra = extra or {}
                 extra[leaf] = _get(obj, leaf.split("."))
@@ -67,7 +93,7 @@ class _Shape:
 def read_lines(path: Path, table: Table, rel: str) -> FileRead:
     shape = _Shape(table)
     rows = []
-    for line_no, raw in iter_lines(path.read_bytes()):
+    for line_no, raw in iter_lines(path.read_bytes(), rel):
         if not raw.strip():
             continue
         try:

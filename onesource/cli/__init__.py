@@ -15,6 +15,9 @@ app = typer.Typer(help="OneSource: the data platform of Ichikawa City (市川市
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at INFO level.")] = False) -> None:
+    from onesource.core.masking import install_log_scrubbing
+
+    install_log_scrubbing()  # no 個人番号 and no control character in any log line, whoever writes it
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

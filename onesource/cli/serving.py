@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -40,8 +41,12 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     import uvicorn
 
     logging.getLogger("onesource.api.access").setLevel(logging.INFO)
+    trusted = get_settings().api_trusted_proxies
+    # the client's address is the socket's peer unless a proxy is trusted by configuration: uvicorn would
+    # otherwise believe X-Forwarded-For from 127.0.0.1, and a local proxy would let every request pick its own
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False,
-                log_level="info", loop="uvloop", http="httptools")
+                log_level="info", loop="uvloop", http="httptools", proxy_headers=bool(trusted),
+                forwarded_allow_ips=trusted or "", server_header=False)
 
 
 @clients_app.command("add")
@@ -60,7 +65,8 @@ def clients_add(
     with _store(settings) as store:
         try:
             client, key = register_client(store, name, kind, organisation or name, purpose,
-                                          rate or settings.api_rate_per_second, burst or settings.api_rate_burst)
+                                          settings.api_rate_per_second if rate is None else rate,
+                                          settings.api_rate_burst if burst is None else burst)
         except RegistrationError as exc:
             raise fail(str(exc), 2) from None
     typer.echo(f"client_id: {client.client_id}\napi_key:   {key}\n(the key is shown only now; keep it secret)")
@@ -93,32 +99,86 @@ def clients_list() -> None:
 @residents_app.command("credential")
 def residents_credential(
     person_id: Annotated[str, typer.Argument(help="The person (P + 9 digits).")],
-    hours: Annotated[float, typer.Option(help="Validity in hours.")] = 1.0,
+    hours: Annotated[float, typer.Option(help="Validity in hours (at most ONESOURCE_API_RESIDENT_CREDENTIAL_MAX_"
+                                              "HOURS).")] = 1.0,
 ) -> None:
-    """Issue a resident credential for one person (stands in for the マイナンバーカード sign-in)."""
+    """Issue a resident credential for one person (stands in for the マイナンバーカード sign-in): only for a
+    person of the newest release who is a resident or otherwise entitled (moved out, 住登外)."""
     import datetime as dt
 
-    from api.clients import issue_resident_credential
+    from api.clients import RegistrationError, issue_resident_credential
+    from api.lakeview import person_status
+    from onesource.core import lake
 
     if not re.fullmatch(r"P[0-9]{9}", person_id):
         raise fail("a person id is P followed by 9 digits", 2)
-    with _store() as store:
-        _, token = issue_resident_credential(store, person_id, dt.timedelta(hours=hours))
+    settings = get_settings()
+    con = lake.connect(settings, read_only=True)
+    try:
+        status = person_status(con, person_id)
+    finally:
+        con.close()
+    with _store(settings) as store:
+        try:
+            _, token = issue_resident_credential(store, person_id, status, dt.timedelta(hours=hours),
+                                                 dt.timedelta(hours=settings.api_resident_credential_max_hours))
+        except RegistrationError as exc:
+            raise fail(str(exc), 2) from None
     typer.echo(token)
 
 
+@residents_app.command("revoke")
+def residents_revoke(
+    who: Annotated[str, typer.Argument(help="A person (P + 9 digits: all of their credentials) or one "
+                                            "credential id.")],
+) -> None:
+    """Revoke resident credentials: they stop working on the next request."""
+    from api.clients import revoke_resident_credentials
+
+    with _store() as store:
+        if re.fullmatch(r"P[0-9]{9}", who):
+            n = revoke_resident_credentials(store, person_id=who)
+        elif re.fullmatch(r"[a-z0-9]{12}", who):
+            n = revoke_resident_credentials(store, credential_id=who)
+        else:
+            raise fail("name a person (P + 9 digits) or a credential id (12 characters)", 2)
+    typer.echo(f"{n} credential(s) revoked")
+
+
+WitnessFile = Annotated[Path | None, typer.Option("--witness", help="Also hold the store against a published "
+                                                                    "witness file (open data: 122033_access_log_"
+                                                                    "witness.csv).")]
+
+
 @accesslog_app.command("verify")
-def accesslog_verify() -> None:
-    """Verify the whole chain; names the first entry that was edited, inserted or deleted (exit 1)."""
-    from api.accesslog import load_log_key, verify
+def accesslog_verify(witness: WitnessFile = None) -> None:
+    """Verify the whole chain and hold it against every witness; names the first entry that was edited,
+    inserted, deleted or renumbered, or a wipe, a rollback or a rebuilt chain (exit 1)."""
+    from api.accesslog import known_witnesses, load_log_key, verify
 
     settings = get_settings()
+    if witness is not None and not witness.is_file():
+        raise fail(f"no witness file {witness}", 2)
+    witnesses = known_witnesses(settings, witness.read_bytes() if witness else None)
     with _store(settings) as store:
-        result = verify(store, load_log_key(settings))
+        result = verify(store, load_log_key(settings), witnesses)
     if not result.ok:
-        typer.echo(f"access log BROKEN: {result.message}", err=True)
+        typer.echo(f"access log BROKEN ({result.problem}): {result.message}", err=True)
         raise typer.Exit(1)
     typer.echo(f"access log OK: {result.message}")
+
+
+@accesslog_app.command("checkpoint")
+def accesslog_checkpoint() -> None:
+    """Witness the chain's head: verify it, then record its count and last hash in the lake
+    (``ops.witnesses``), which the next publish puts in the open data. The daily schedule runs it."""
+    from api.accesslog import witness_now
+
+    try:
+        w = witness_now(get_settings())
+    except ValueError as exc:
+        raise fail(str(exc), 1) from None
+    typer.echo(f"witnessed {w.chain} at seq {w.seq} ({w.at.isoformat(timespec='seconds')})")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,14 @@ DuckDB extensions are never downloaded: they are installed from the
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import logging
+import os
+import re
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -164,6 +169,32 @@ def snapshots(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(f"select * from {LAKE_ALIAS}.snapshots() order by snapshot_id").fetchall()
 
 
+def _attach(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """ATTACH the lake; when two processes are the first ever to attach a new PostgreSQL catalog, one of them
+    fails to initialize it (the other did): it attaches again once the other is done."""
+    for attempt in range(6):
+        try:
+            con.execute(statement)
+            return
+        except duckdb.Error as exc:
+            if "Failed to initialize DuckLake" not in str(exc) or attempt == 5:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+
+
+def _create_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """CREATE SCHEMA IF NOT EXISTS, when another process may be creating it at the same moment (two first runs
+    on a new PostgreSQL catalog): DuckLake then reports a conflict, and the schema exists on the next look."""
+    for attempt in range(5):
+        try:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_ALIAS}.{schema}")
+            return
+        except duckdb.TransactionException:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def connect(settings: Settings | None = None, read_only: bool = False,
             snapshot_id: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the lake attached as ``lake`` and its schemas created.
@@ -178,11 +209,103 @@ def connect(settings: Settings | None = None, read_only: bool = False,
     con = duckdb.connect(config=_duckdb_config(settings))
     try:
         prepare_session(con, settings)
-        con.execute(attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
+        _attach(con, attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
         if not read_only and snapshot_id is None:
-            for schema in SCHEMAS:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAKE_ALIAS}.{schema}")
+            existing = {r[0] for r in con.execute("select schema_name from duckdb_schemas() where database_name = ?",
+                                                  [LAKE_ALIAS]).fetchall()}
+            for schema in (s for s in SCHEMAS if s not in existing):
+                _create_schema(con, schema)
     except Exception:
         con.close()
         raise
     return con
+
+
+class LakeBusy(RuntimeError):
+    """Another run holds the claim this one needs, for longer than it may wait."""
+
+
+_held: dict[str, list] = {}  # claim name -> [count, handle] held by this process (claims are re-entrant)
+_held_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def exclusive(settings: Settings, name: str, wait_seconds: float | None = None):
+    """Hold the claim ``name`` on this lake against every other process (re-entrant within one).
+
+    The embedded default takes an exclusive ``flock`` on a file beside its catalog; a PostgreSQL catalog
+    takes a session advisory lock on the catalog's server, so writers on several machines see each other.
+    A claim held by another run is waited for (``lake_lock_wait_seconds``), with a message; past that,
+    :class:`LakeBusy` names what to do."""
+    wait = settings.lake_lock_wait_seconds if wait_seconds is None else wait_seconds
+    key = f"{settings.catalog_dsn.get_secret_value() if settings.catalog_dsn else settings.catalog_path}#{name}"
+    with _held_lock:
+        if key in _held:
+            _held[key][0] += 1
+            try:
+                yield
+            finally:
+                _held[key][0] -= 1
+            return
+        handle = _acquire(settings, name, wait)
+        _held[key] = [1, handle]
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held[key][0] -= 1
+            if _held[key][0] == 0:
+                _release(_held.pop(key)[1])
+
+
+def _acquire(settings: Settings, name: str, wait: float):
+    deadline = time.monotonic() + wait
+    told = False
+    if settings.catalog_dsn is not None:
+        import psycopg
+
+        con = psycopg.connect(settings.catalog_dsn.get_secret_value(), autocommit=True)
+        while not con.execute("select pg_try_advisory_lock(hashtext(%s))", [f"onesource:{name}"]).fetchone()[0]:
+            if time.monotonic() > deadline:
+                con.close()
+                raise LakeBusy(_busy_message(name, wait))
+            told = told or _tell_waiting(name)
+            time.sleep(0.5)
+        return con
+    import fcntl
+
+    locks = settings.lake_dir / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    f = (locks / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.lock").open("a+")
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                f.close()
+                raise LakeBusy(_busy_message(name, wait)) from None
+            told = told or _tell_waiting(name)
+            time.sleep(0.2)
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+    f.flush()
+    return f
+
+
+def _release(handle) -> None:
+    try:
+        handle.close()  # closing the file drops the flock; closing the session drops the advisory lock
+    except Exception:  # noqa: BLE001 - a handle already gone holds nothing
+        pass
+
+
+def _tell_waiting(name: str) -> bool:
+    logging.getLogger("onesource.lake").warning("another run holds %s on this lake: waiting for it", name)
+    return True
+
+
+def _busy_message(name: str, wait: float) -> str:
+    return (f"another run still holds {name} on this lake after {wait:.0f} s; nothing was written. Let it finish "
+            "(see Dagster's runs or `ps`), then run this again")

@@ -1,14 +1,126 @@
-"""Masking of 個人番号 in free text: raw lines kept for quarantine, error messages, request logs."""
+"""Masking of 個人番号 in free text (raw lines kept for quarantine, error messages, logs), and text made
+safe to log.
+
+A 個人番号 can be written many ways: ASCII or full-width digits (or any digit NFKC turns into one),
+grouped by spaces or hyphens (``1234 5678 9012``, ``1234-5678-9012``), or run into other digits. So a
+span of digits and separators is read as its digits after NFKC normalization, and masked where
+
+- it is exactly 12 digits in a row (the shape of a 個人番号, check digit or not), or
+- any 12 consecutive digits of it (separators skipped) pass the 個人番号 check digit,
+
+except a 13-digit span that is a valid 法人番号 (public by law). Only the characters of the masked digits
+change; everything else in the text (a raw line kept for quarantine) stays as it was written.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
-# 12 digits (ASCII or full-width) not part of a longer digit run: the shape of a 個人番号
-_TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
+from onesource.core.ids import houjin_valid, my_number_check_digit
+
 MASKED = "[個人番号: masked]"
+# characters that may separate digit groups: spaces, hyphens and dashes, the long vowel mark typed for one
+_SEPARATORS = " \t\u00a0\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70"
+
+
+def _digit(ch: str) -> str | None:
+    """The ASCII digit ``ch`` stands for after NFKC, or None."""
+    if ch.isascii():
+        return ch if ch.isdigit() else None
+    norm = unicodedata.normalize("NFKC", ch)
+    if len(norm) == 1 and norm.isdigit():
+        try:
+            return str(unicodedata.decimal(norm))
+        except ValueError:
+            return None
+    return None
+
+
+@functools.cache
+def _span_pattern() -> re.Pattern:
+    """Runs of at least 12 digits (any character NFKC makes a digit) joined by single separators; built on first
+    use from the Unicode tables."""
+    extra = [chr(c) for c in range(0x30000) if not re.match(r"\d", chr(c)) and _digit(chr(c)) is not None]
+    d = "[\\d" + "".join(re.escape(c) for c in extra) + "]"
+    sep = "[" + re.escape(_SEPARATORS) + "]"
+    return re.compile(f"{d}(?:{sep}?{d}){{11,}}")
+
+
+def _spans(text: str):
+    """(digit positions in text, their ASCII digits) of each run of 12+ digits joined only by separators."""
+    for m in _span_pattern().finditer(text):
+        positions, digits = [], []
+        for i in range(m.start(), m.end()):
+            d = _digit(text[i])
+            if d is not None:
+                positions.append(i)
+                digits.append(d)
+        yield positions, "".join(digits)
+
+
+def _passes(twelve: str) -> bool:
+    return int(twelve[11]) == my_number_check_digit(twelve[:11])
 
 
 def mask_my_numbers(text: str) -> str:
-    """Any 12-digit run in free text blanked out."""
-    return _TWELVE_DIGITS.sub("************", text)
+    """Every 個人番号 in free text, however written, blanked out digit by digit (see the module)."""
+    if not text or len(text) < 12:
+        return text
+    masked: set[int] = set()
+    for positions, digits in _spans(text):
+        joined = positions[-1] - positions[0] + 1 == len(positions)  # no separator inside
+        if joined and len(digits) == 12:
+            masked.update(positions)  # the bare shape of a 個人番号: masked with or without its check digit
+        elif len(digits) == 13 and houjin_valid(digits):
+            continue
+        else:  # grouped or run into other digits: wherever 12 of them pass the check digit
+            for start in range(len(digits) - 11):
+                if _passes(digits[start:start + 12]):
+                    masked.update(positions[start:start + 12])
+    if not masked:
+        return text
+    return "".join("*" if i in masked else ch for i, ch in enumerate(text))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (newlines, escapes, bidirectional overrides) written as ``\\xNN`` / ``\\uNNNN``: one
+    logged value is one line and cannot forge another."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
+                        f"\\u{ord(m.group()):04x}", text)
+
+
+def loggable(text: str) -> str:
+    """``text`` as it may be written to a log: 個人番号 masked, control characters escaped."""
+    return escape_controls(mask_my_numbers(text))
+
+
+def install_log_scrubbing() -> None:
+    """Every log record of the process, whichever library writes it, made :func:`loggable` when it is
+    created: its message (arguments included) and any traceback text. Idempotent."""
+    import logging
+
+    current = logging.getLogRecordFactory()
+    if getattr(current, "onesource_scrubbing", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = current(*args, **kwargs)
+        try:
+            record.msg = loggable(record.getMessage())
+        except Exception:  # noqa: BLE001 - a message that cannot be formatted is logged by its template
+            record.msg = loggable(str(record.msg))
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = loggable(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = loggable(record.stack_info)
+        return record
+
+    factory.onesource_scrubbing = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -80,6 +80,25 @@ class Settings(BaseSettings):
     api_rate_burst: int = Field(default=100, description="Default burst a client may use above its rate.")
     api_anonymous_rate_per_second: float = Field(default=20.0,
                                                  description="Rate of unauthenticated requests per address.")
+    api_address_rate_per_second: float = Field(
+        default=200.0, description="Requests per second one address may send, counted before any authentication "
+        "(burst: twice that).")
+    api_auth_failure_rate_per_second: float = Field(
+        default=1.0, description="Failed authentications per second one address may make (burst 20); past it, its "
+        "requests with credentials are refused before they are checked.")
+    api_trusted_proxies: str | None = Field(
+        default=None, description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
+        "unset: the socket's peer is the client's address.")
+    api_max_body_bytes: int = Field(default=65536, description="Largest request body the API reads (413 above).")
+    api_max_header_bytes: int = Field(default=16384, description="Largest request line and headers (431 above).")
+    api_max_json_depth: int = Field(default=32, description="Deepest nesting of a JSON body (422 above).")
+    api_resident_credential_max_hours: float = Field(
+        default=24.0, description="Longest lifetime of a resident credential.")
+    ingest_max_future_days: int = Field(
+        default=1, description="A delivery dated more than this many days after today (Asia/Tokyo) is refused.")
+    lake_lock_wait_seconds: float = Field(
+        default=1800.0, description="How long a run that writes waits for another run holding the lake (then it "
+        "stops with a message, having written nothing).")
     snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
                                       "snapshots between releases (every release is kept).")
     landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "

@@ -39,8 +39,12 @@ class Api:
         client, key = register_client(self.store, f"test {kind}", kind, organisation, list(purposes), rate, burst)
         return client.client_id, {"X-API-Key": key}
 
+    served: object = None
+
     def resident(self, person_id: str, hours: float = 1.0) -> dict[str, str]:
-        _, token = issue_resident_credential(self.store, person_id, dt.timedelta(hours=hours))
+        status = self.served().status_of(person_id)
+        _, token = issue_resident_credential(self.store, person_id, status, dt.timedelta(hours=hours),
+                                             dt.timedelta(hours=24))
         return {"Authorization": f"Bearer {token}"}
 
     def log_rows(self, subject_id: str | None = None) -> list[tuple]:
@@ -54,7 +58,7 @@ class Api:
 def running_api():
     app = create_app(get_settings(), watch=False)
     with TestClient(app) as http:
-        yield Api(http, app.state.ctx.store)
+        yield Api(http, app.state.ctx.store, lambda: app.state.ctx.watcher.current)
 
 
 @pytest.fixture

@@ -134,3 +134,104 @@ def test_verify_command_exit_codes(tmp_path, monkeypatch):
     bad = runner.invoke(app, ["accesslog", "verify"])
     assert bad.exit_code == 1 and "seq 2 was edited" in bad.output
     s.close()
+
+
+def test_a_renumbered_chain_is_named(store):
+    _filled(store)
+    store.execute("update access_log set seq = seq + 1000")
+    store.execute("update access_log_head set seq = seq + 1000")
+    result = verify(store, KEY)
+    assert (result.ok, result.problem) == (False, "renumbered")
+
+
+def _witness(store):
+    from api.accesslog import checkpoint
+
+    return checkpoint(store, KEY)
+
+
+def _rows(store):
+    return (store.execute("select * from access_log order by seq"), store.execute("select * from access_log_head"))
+
+
+def _replace(store, rows, head):
+    store.execute("delete from access_log")
+    store.execute("delete from access_log_head")
+    for r in rows:
+        store.execute(f"insert into access_log values ({', '.join('?' * len(r))})", r)
+    for h in head:
+        store.execute("insert into access_log_head values (?, ?, ?, ?)", h)
+
+
+def test_a_wipe_is_named_against_the_witness(store):
+    _filled(store)
+    w = _witness(store)
+    assert w.seq == 10 and verify(store, KEY, [w]).ok
+    _replace(store, [], [])  # every entry and the head gone
+    assert verify(store, KEY).ok  # the chain alone cannot tell
+    result = verify(store, KEY, [w])
+    assert (result.ok, result.problem, result.seq) == (False, "wiped", 10)
+
+
+def test_a_restored_older_copy_is_named_against_the_witness(store):
+    append(store, KEY, _entries(5))
+    backup = _rows(store)
+    append(store, KEY, _entries(5, 5))
+    w = _witness(store)
+    _replace(store, *backup)  # the store as an older backup had it
+    assert verify(store, KEY).ok
+    result = verify(store, KEY, [w])
+    assert (result.ok, result.problem) == (False, "rolled_back") and "ends at seq 5" in result.message
+
+
+def test_a_chain_rebuilt_with_the_key_is_named_against_the_witness(store):
+    _filled(store)
+    w = _witness(store)
+    _replace(store, [], [])
+    append(store, KEY, _entries(12, 500))  # someone holding the key writes a new, longer chain
+    assert verify(store, KEY).ok
+    result = verify(store, KEY, [w])
+    assert (result.ok, result.problem, result.seq) == (False, "rewritten", 10)
+    forged = type(w)(w.chain, w.seq, "f" * 64, w.at, w.mac)  # and a witness cannot be edited to match
+    assert verify(store, KEY, [forged]).problem == "witness"
+
+
+def test_checkpoint_witnesses_into_the_lake_and_verify_reads_it_or_the_published_file(tmp_path, monkeypatch):
+    from onesource.core.witness import PUBLISHED_HEADER, published_rows
+
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.delenv("ONESOURCE_API_STORE_DSN", raising=False)
+    monkeypatch.delenv("ONESOURCE_API_STORE_FILE", raising=False)
+    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    from api.accesslog import known_witnesses, load_log_key
+    from onesource.core.settings import get_settings
+
+    s = Store(None, tmp_path / "home" / "api" / "api.sqlite")
+    s.create_schema()
+    append(s, load_log_key(), _entries(6))
+    runner = CliRunner()
+    done = runner.invoke(app, ["accesslog", "checkpoint"])
+    assert done.exit_code == 0 and "at seq 6" in done.output, done.output
+    ok = runner.invoke(app, ["accesslog", "verify"])
+    assert ok.exit_code == 0 and "matches 1 witness" in ok.output
+    # the published file, as the open data carries it
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out).writerows([PUBLISHED_HEADER, *published_rows(known_witnesses(get_settings()))])
+    published = tmp_path / "122033_access_log_witness.csv"
+    published.write_text("\ufeff" + out.getvalue(), encoding="utf-8")
+    _replace(s, [], [])
+    wiped = runner.invoke(app, ["accesslog", "verify"])
+    assert wiped.exit_code == 1 and "wiped" in wiped.output
+    refused = runner.invoke(app, ["accesslog", "checkpoint"])
+    assert refused.exit_code == 1 and "not witnessed" in refused.output  # a witness never blesses a wiped log
+    # the lake lost too: the published file still tells
+    import shutil
+
+    shutil.rmtree(tmp_path / "home" / "lake")
+    alone = runner.invoke(app, ["accesslog", "verify", "--witness", str(published)])
+    assert alone.exit_code == 1 and "wiped" in alone.output
+    s.close()

@@ -57,7 +57,7 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
     sensors = {s.name for s in defs.sensors}
     assert sensors == {f"{s}_deliveries" for s, c in contracts().items() if c.connector != "database"} | {
         "keiyaku_changes", "refresh_after_loads"}
-    assert {s.name for s in defs.schedules} == {"nightly", "lake_maintenance_nightly"}
+    assert {s.name for s in defs.schedules} == {"nightly", "lake_maintenance_nightly", "access_log_witness_daily"}
     nightly = next(s for s in defs.schedules if s.name == "nightly")
     # the nightly run relinks everything; runs after deliveries default to incremental linkage
     with dg.build_schedule_context() as context:

@@ -76,19 +76,27 @@ levels as (
     ("'*'", "'*'", "town", "'*'"),
 ] %}
 
+{# persons with the same finest tuple share every level's fate: the ladder runs on those cells (tens of
+    thousands) rather than on every person (hundreds of thousands), each cell weighing its persons #}
+cells as (
+    select age0, age1, age2, sex, area0, town, hh0, hh1, count(*) as n
+    from levels
+    group by all
+),
+
 l0 as (
-    select *, null::integer as generalization_level from levels
+    select *, null::integer as generalization_level from cells
 ),
 {% for age, sex, area, hh in ladder %}
 l{{ loop.index }} as (  -- level {{ loop.index0 }}, counted among the persons no finer level placed
     select * replace (
-        coalesce(generalization_level, case when count(*) over (
+        coalesce(generalization_level, case when sum(n) over (
             partition by generalization_level is null, {{ age }}, {{ sex }}, {{ area }}, {{ hh }}) >= {{ var('analysis_k') }}
             and generalization_level is null then {{ loop.index0 }} end) as generalization_level)
     from l{{ loop.index0 }}
 ),
 {% endfor %}
-placed as (
+placed_cells as (
     select *,
         case generalization_level {% for age, sex, area, hh in ladder %}when {{ loop.index0 }} then {{ age }} {% endfor %}end
             as age_band_released,
@@ -100,6 +108,13 @@ placed as (
             as household_size_released
     from l{{ ladder | length }}
     where generalization_level is not null
+),
+
+placed as (
+    select p.*, c.generalization_level, c.age_band_released, c.sex_released, c.area_released,
+        c.household_size_released
+    from levels p
+    join placed_cells c using (age0, age1, age2, sex, area0, town, hh0, hh1)
 ),
 
 final as (

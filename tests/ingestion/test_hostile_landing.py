@@ -1,0 +1,209 @@
+"""What a broken or hostile landing zone found (issue 16, ingestion): a folder name never ends the run, and
+the landing zone is not a way to read the machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingestion.pipeline import ingest
+from onesource.core import lake
+from tests.fixtures import handmade
+
+
+@pytest.fixture
+def zone(tmp_path) -> tuple[Path, dict]:
+    manifest = handmade.build(tmp_path / "zone")
+    return tmp_path / "zone" / "landing", manifest
+
+
+def _statuses(report) -> dict[str, tuple[str, str | None]]:
+    return {f"{d.system}/{d.delivery}": (d.status, d.error) for d in report.deliveries}
+
+
+def test_folder_names_that_are_not_deliveries_never_end_the_run(home, zone):
+    landing, _ = zone
+    first = sorted(p.name for p in (landing / "zei").iterdir() if p.is_dir())[0]
+    ahead = (dt.datetime.now(dt.timezone(dt.timedelta(hours=9))).date() + dt.timedelta(days=5)).strftime("%Y%m%d")
+    for name in ("00000000", "20261399", ahead):
+        shutil.copytree(landing / "zei" / first, landing / "zei" / name)
+    (landing / "zei" / "notes").mkdir()
+    (landing / "juki" / "backup-old").mkdir()
+    report = ingest(landing)  # no exception: every system is ingested
+    st = _statuses(report)
+    assert st["zei/notes"][0] == "ignored" and st["juki/backup-old"][0] == "ignored"
+    assert st["zei/00000000"][0] == "failed" and "not a valid date" in st["zei/00000000"][1]
+    assert st["zei/20261399"][0] == "failed" and "not a valid date" in st["zei/20261399"][1]
+    assert st[f"zei/{ahead}"][0] == "failed" and "after today" in st[f"zei/{ahead}"][1]
+    assert st[f"zei/{first}"][0] == "loaded"  # 00000000 sorts first and holds nothing back
+    con = lake.connect()
+    try:
+        loaded = {r[0] for r in con.execute("select distinct system from lake.ops.deliveries "
+                                            "where status = 'loaded'").fetchall()}
+        assert {"juki", "zei", "kokuho", "houjin"} <= loaded
+    finally:
+        con.close()
+
+
+def test_links_and_paths_outside_the_landing_zone_are_refused(home, zone, tmp_path):
+    landing, _ = zone
+    day = sorted(p.name for p in (landing / "zei").iterdir() if p.is_dir())[0]
+    folder = landing / "zei" / day
+    target = next(p for p in folder.iterdir() if p.is_file() and p.name != "_SUCCESS")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 3, encoding="utf-8")
+    target.unlink()
+    os.symlink(secret, target)  # a delivered "file" that points at the machine
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(landing / "kokuho" / "20261101", outside)
+    os.symlink(outside, landing / "kokuho" / "20261130")  # a whole delivery folder that is a link
+    report = ingest(landing)
+    st = _statuses(report)
+    assert st[f"zei/{day}"][0] == "failed" and "symbolic link" in st[f"zei/{day}"][1]
+    assert st["kokuho/20261130"][0] == "failed" and "symbolic link" in st["kokuho/20261130"][1]
+    con = lake.connect()
+    try:
+        raw = " ".join(str(r) for r in con.execute("select * from lake.quarantine.rows").fetchall())
+        assert "root:x:0:0" not in raw
+        assert not con.execute("select count(*) from lake.bronze.zei__kazei where _file like ?",
+                               [f"%{day}%"]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def _ingest_processes(env: dict, landing: Path, n: int = 2) -> list:
+    import subprocess
+
+    from tests.helpers import popen_cli
+
+    procs = [popen_cli("ingest", "--landing", str(landing), env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    return [(p.wait(timeout=600), *p.communicate()) for p in procs]
+
+
+def _loaded_twice(home: Path, keys: Path) -> tuple[int, int]:
+    from onesource.core.settings import Settings
+
+    con = lake.connect(Settings(home=home, keys_dir_override=keys), read_only=True)
+    try:
+        twice = con.execute("select count(*) from (select system, delivery from lake.ops.deliveries where status in "
+                            "('loaded', 'resend') group by all having count(*) > 1)").fetchone()[0]
+        rows = con.execute("select count(*) from lake.bronze.juki__jumin").fetchone()[0]
+    finally:
+        con.close()
+    return twice, rows
+
+
+def test_two_ingest_runs_at_once_load_nothing_twice(tmp_path, zone):
+    landing, _ = zone
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}
+    env |= {"ONESOURCE_KEYS_DIR": str(tmp_path / "keys"), "ONESOURCE_HOME": str(tmp_path / "both")}
+    for code, _out, err in _ingest_processes(env, landing):
+        assert code in (0, 1) and "Traceback" not in err, err[-2000:]  # 1: the zone's own failed delivery
+    twice, rows = _loaded_twice(tmp_path / "both", tmp_path / "keys")
+    env["ONESOURCE_HOME"] = str(tmp_path / "alone")
+    _ingest_processes(env, landing, n=1)
+    assert twice == 0 and rows == _loaded_twice(tmp_path / "alone", tmp_path / "keys")[1]
+
+
+@pytest.mark.postgres
+def test_two_ingest_runs_at_once_on_postgres_claim_each_delivery(tmp_path, zone, pg_database):
+    landing, _ = zone
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}
+    env |= {"ONESOURCE_KEYS_DIR": str(tmp_path / "keys"), "ONESOURCE_HOME": str(tmp_path / "pg"),
+            "ONESOURCE_CATALOG_DSN": pg_database, "ONESOURCE_ENCRYPT_DATA": "false"}
+    for code, _out, err in _ingest_processes(env, landing):
+        assert code in (0, 1) and "Traceback" not in err, err[-2000:]
+    from pydantic import SecretStr
+
+    from onesource.core.settings import Settings
+
+    con = lake.connect(Settings(home=tmp_path / "pg", keys_dir_override=tmp_path / "keys",
+                                catalog_dsn=SecretStr(pg_database), encrypt_data=False), read_only=True)
+    try:
+        twice = con.execute("select count(*) from (select system, delivery from lake.ops.deliveries where status in "
+                            "('loaded', 'resend') group by all having count(*) > 1)").fetchone()[0]
+    finally:
+        con.close()
+    assert twice == 0
+
+
+def _append_jsonl(path: Path, lines: list[str]) -> None:
+    path.write_bytes(path.read_bytes() + "".join(x + "\n" for x in lines).encode("utf-8"))
+
+
+def test_a_bad_record_is_quarantined_not_the_delivery(home, zone):
+    import openpyxl
+
+    landing, _ = zone
+    rel = "kokuho/20261101/kokuho_shikaku_full_20261101.jsonl"
+    before = len((landing / rel).read_bytes().splitlines())
+    deep = '{"hihokensha_bango": "10000020", "x": ' + "[" * 1000 + "]" * 1000 + "}"
+    surrogate = '{"hihokensha_bango": "10000021", "shimei": "\\ud800 市川"}'
+    _append_jsonl(landing / rel, [deep, surrogate])
+    book = landing / "kosodate" / "20261101" / "hoiku_moushikomi_R8.xlsx"
+    wb = openpyxl.load_workbook(book)
+    ws = wb.active
+    ws.cell(row=10, column=5, value=dt.time(10, 30))  # 保護者生年月日: a time of day
+    ws.cell(row=10, column=2, value=20251023).number_format = "General"  # 申込日: an 8-digit number, YYYYMMDD
+    wb.save(book)
+    report = ingest(landing)
+    st = _statuses(report)
+    assert st["kokuho/20261101"][0] == "loaded" and st["kosodate/20261101"][0] == "loaded"
+    con = lake.connect()
+    try:
+        q = dict(con.execute("select line, reason from lake.quarantine.rows where file = ?", [rel]).fetchall())
+        assert q[before + 1] == "invalid_json" and q[before + 2] == "invalid_json"
+        read = con.execute("select rows_read, rows_loaded, rows_quarantined from lake.ops.load_ledger where file = ?",
+                           [rel]).fetchone()
+        assert read[0] == before + 2 and read[0] == read[1] + read[2]
+        issues = con.execute("select field, reason from lake.quarantine.field_issues where file like '%hoiku%' "
+                             "and line = 10").fetchall()
+        assert ("hogosha_seinengappi", "invalid_date") in issues
+        applied = con.execute("select moushikomi_ymd from lake.bronze.kosodate__moushikomi where _line = 10").fetchone()
+        assert applied[0] == dt.date(2025, 10, 23)
+    finally:
+        con.close()
+
+
+def test_cr_only_line_endings_fail_the_file_with_a_reason(home, zone):
+    landing, _ = zone
+    folder = landing / "madoguchi" / "20261101"
+    target = next(p for p in folder.iterdir() if p.suffix == ".csv")
+    target.write_bytes(target.read_bytes().replace(b"\r\n", b"\r").replace(b"\n", b"\r"))
+    report = ingest(landing)
+    status, error = _statuses(report)["madoguchi/20261101"]
+    assert status == "failed" and target.name in error and "CR alone" in error and "line 1" in error
+
+
+def test_a_document_of_the_wrong_shape_is_flagged_and_kept(home, zone):
+    import json
+
+    from tests.fixtures.handmade import _shinsei
+
+    landing, _ = zone
+    listed = _shinsei("HJ-2026-000010")
+    listed["shinseisha"] = [listed["shinseisha"]]  # the applicant as a one-element list
+    texted = _shinsei("HJ-2026-000011")
+    texted["shinseisha"]["jusho"] = "千葉県市川市八幡1-1-1"  # the address as one text
+    for doc in (listed, texted):
+        (landing / "hojokin" / "20261101" / f"shinsei_{doc['shinsei_bango']}.json").write_text(
+            json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    ingest(landing)
+    con = lake.connect()
+    try:
+        rows = dict(con.execute("select shinsei_bango, _overflow from lake.bronze.hojokin__shinsei "
+                                "where shinsei_bango in ('HJ-2026-000010', 'HJ-2026-000011')").fetchall())
+        assert json.loads(rows["HJ-2026-000010"])["shinseisha"][0]["shimei_or_meisho"] == "市川 太郎"
+        assert json.loads(rows["HJ-2026-000011"])["shinseisha.jusho"] == "千葉県市川市八幡1-1-1"
+        flagged = con.execute("select record_key, field, reason from lake.quarantine.field_issues "
+                              "where record_key in ('HJ-2026-000010', 'HJ-2026-000011')").fetchall()
+        assert {(k, r) for k, _f, r in flagged} == {("HJ-2026-000010", "invalid_value"),
+                                                    ("HJ-2026-000011", "invalid_value")}
+        assert len([f for k, f, _r in flagged if k == "HJ-2026-000010"]) >= 3  # every applicant field
+    finally:
+        con.close()
