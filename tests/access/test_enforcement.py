@@ -64,7 +64,7 @@ def _audited(admin: str, role: str, since, table: str) -> list:
     moment after the statement ran."""
     from tests.helpers import wait_until
 
-    wait_until(lambda: any(r.table == table for r in enforce.audit(admin, role=role, since=since)), 30, 0.5,
+    wait_until(lambda: any(r.table == table for r in enforce.audit(admin, role=role, since=since)), 120, 1.0,
                f"the audit showing {role} reading {table}")
     return enforce.audit(admin, role=role, since=since)
 
