@@ -12,7 +12,6 @@ before it succeeded. Running the stages in one process pays dbt's start-up once.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,14 +56,6 @@ class RefreshFailed(RuntimeError):
 
 
 # -- the stages, one function each ------------------------------------------------------------------
-def _writing(settings: Settings, what: str = "transform"):
-    """The claim a stage that writes holds: on the embedded default the one writer of the lake; on a
-    PostgreSQL catalog the transformation stages one at a time (ingestion claims each delivery itself, so
-    several loaders still share the catalog)."""
-    return lake.exclusive(settings, "writer" if settings.catalog_dsn is None else what)
-
-
-
 def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = None,
            run_expectations: bool = True,
            on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
@@ -81,7 +72,7 @@ def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[s
     ``ingestor`` when the caller keeps one for several systems."""
     from ingestion.pipeline import Ingestor
 
-    with lake.exclusive(settings, "writer") if settings.catalog_dsn is None else contextlib.nullcontext():
+    with lake.writer_claim(settings):  # each delivery is claimed on its own as well
         ing = ingestor or Ingestor(settings)
         try:
             return ing.ingest_days(landing, system, list(days))
@@ -99,7 +90,7 @@ def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None 
     if stage.dbt_select is None:
         raise ValueError(f"stage {stage.name} runs no dbt")
     args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
-    with _writing(settings):
+    with lake.writer_claim(settings, "transform"):
         result = run_dbt(args, settings)
     if result.exception is not None or (check and not result.success):
         failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
@@ -114,7 +105,7 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
     retrain and re-cluster everything (a full relink)."""
     from identity.run import link_all
 
-    with _writing(settings):
+    with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
             return link_all(con, settings, incremental=incremental)
@@ -125,7 +116,7 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
 def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, Path]:
     from publish.opendata import publish as run
 
-    with _writing(settings):
+    with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
             return run(con, (out or settings.home) / "opendata")
@@ -152,7 +143,7 @@ def release(settings: Settings, note: str) -> Release:
     """Record the lake's current snapshot as a release (the marts in it are complete)."""
     from onesource.core.releases import mark_release
 
-    with _writing(settings):
+    with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
             return mark_release(con, note)

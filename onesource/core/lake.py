@@ -258,6 +258,15 @@ def exclusive(settings: Settings, name: str, wait_seconds: float | None = None):
                 _release(_held.pop(key)[1])
 
 
+def writer_claim(settings: Settings, shared: str | None = None):
+    """The claim a run that writes holds: on the embedded default the lake's one writer, whatever the stage
+    (its SQLite catalog takes one writer at a time); on a PostgreSQL catalog, which takes several, the claim
+    ``shared`` (one transformation stage at a time), or none where the caller claims finer (each delivery)."""
+    if settings.catalog_dsn is None:
+        return exclusive(settings, "writer")
+    return exclusive(settings, shared) if shared else contextlib.nullcontext()
+
+
 def _acquire(settings: Settings, name: str, wait: float):
     deadline = time.monotonic() + wait
     told = False

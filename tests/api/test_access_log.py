@@ -117,16 +117,22 @@ def test_two_writers_in_two_threads_share_one_chain(store, tmp_path):
     assert result.ok and result.entries == 200
 
 
-def test_verify_command_exit_codes(tmp_path, monkeypatch):
+def _cli_home(tmp_path, monkeypatch, entries: int) -> Store:
+    """A home of the test's own with the API store holding ``entries`` entries under the home's log key."""
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.delenv("ONESOURCE_API_STORE_DSN", raising=False)
-    monkeypatch.delenv("ONESOURCE_API_STORE_FILE", raising=False)
+    for name in ("ONESOURCE_API_STORE_DSN", "ONESOURCE_API_STORE_FILE", "ONESOURCE_CATALOG_DSN"):
+        monkeypatch.delenv(name, raising=False)
     from api.accesslog import load_log_key
 
     s = Store(None, tmp_path / "home" / "api" / "api.sqlite")
     s.create_schema()
-    append(s, load_log_key(), _entries(6))
+    append(s, load_log_key(), _entries(entries))
+    return s
+
+
+def test_verify_command_exit_codes(tmp_path, monkeypatch):
+    s = _cli_home(tmp_path, monkeypatch, 6)
     runner = CliRunner()
     ok = runner.invoke(app, ["accesslog", "verify"])
     assert ok.exit_code == 0 and "6 entries verify" in ok.output
@@ -197,19 +203,11 @@ def test_a_chain_rebuilt_with_the_key_is_named_against_the_witness(store):
 
 
 def test_checkpoint_witnesses_into_the_lake_and_verify_reads_it_or_the_published_file(tmp_path, monkeypatch):
+    from api.accesslog import known_witnesses
+    from onesource.core.settings import get_settings
     from onesource.core.witness import PUBLISHED_HEADER, published_rows
 
-    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
-    monkeypatch.delenv("ONESOURCE_API_STORE_DSN", raising=False)
-    monkeypatch.delenv("ONESOURCE_API_STORE_FILE", raising=False)
-    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
-    from api.accesslog import known_witnesses, load_log_key
-    from onesource.core.settings import get_settings
-
-    s = Store(None, tmp_path / "home" / "api" / "api.sqlite")
-    s.create_schema()
-    append(s, load_log_key(), _entries(6))
+    s = _cli_home(tmp_path, monkeypatch, 6)
     runner = CliRunner()
     done = runner.invoke(app, ["accesslog", "checkpoint"])
     assert done.exit_code == 0 and "at seq 6" in done.output, done.output
