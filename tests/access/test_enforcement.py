@@ -64,9 +64,40 @@ def _audited(admin: str, role: str, since, table: str) -> list:
     moment after the statement ran."""
     from tests.helpers import wait_until
 
-    wait_until(lambda: any(r.table == table for r in enforce.audit(admin, role=role, since=since)), 120, 1.0,
-               f"the audit showing {role} reading {table}")
+    try:
+        wait_until(lambda: any(r.table == table for r in enforce.audit(admin, role=role, since=since)), 120, 1.0,
+                   f"the audit showing {role} reading {table}")
+    except TimeoutError as e:  # say what the audit did hold, so that a failure in CI can be read from its log
+        reads = enforce.audit(admin, role=role)
+        raise AssertionError(f"{e}; since={since}; the role's audit: "
+                             f"{sorted({(r.what, r.table, r.at.isoformat()) for r in reads})[:40]}; "
+                             f"{_audit_log_diagnosis(admin, role)}") from e
     return enforce.audit(admin, role=role, since=since)
+
+
+def _audit_log_diagnosis(admin: str, role: str) -> str:
+    """What the server's log holds for ``role``: AUDIT lines per user and the role's reads of data files."""
+    import collections
+    import csv
+    import io
+
+    with psycopg.connect(admin) as con:
+        settings = dict(con.execute("select name, setting from pg_settings where name in ('log_timezone', "
+                                    "'TimeZone', 'shared_preload_libraries', 'logging_collector')").fetchall())
+        files = [r[0] for r in con.execute("select name from pg_ls_logdir() order by name")]
+        role_settings = con.execute("select setconfig from pg_db_role_setting s join pg_roles r on r.oid = "
+                                    "s.setrole where r.rolname = %s", [role]).fetchall()
+        text = "".join(con.execute("select pg_read_file('log/' || %s)", [f]).fetchone()[0]
+                       for f in files if f.endswith(".csv"))
+    per_user = collections.Counter()
+    samples = []
+    for row in csv.reader(io.StringIO(text)):
+        if len(row) > 13 and row[13].startswith("AUDIT"):
+            per_user[row[1]] += 1
+            if row[1] == role and "data_file" in row[13] and len(samples) < 3:
+                samples.append(row[13][:600])
+    return f"settings={settings}; files={files}; role settings={role_settings}; audit lines={dict(per_user)}; " \
+           f"samples={samples}"
 
 
 def _known_values(admin_con) -> set[str]:
