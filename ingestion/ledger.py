@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import duckdb
 
+from ingestion.connectors.database import Position, instant
 from ingestion.contracts import Contract
 from onesource.core.lake import LAKE_ALIAS, insert_rows
 
@@ -113,12 +114,32 @@ def loaded_files(con: duckdb.DuckDBPyConnection, system: str) -> set[tuple[str, 
     return {(f.rsplit("/", 1)[-1], sha) for f, sha in rows}
 
 
-def watermarks(con: duckdb.DuckDBPyConnection, system: str) -> dict[str, tuple[str, set[str]]]:
-    rows = con.execute(
-        f"select table_name, watermark, keys_at_watermark from {L}.ops.watermarks where system = ? "
-        f"qualify row_number() over (partition by table_name order by watermark desc, recorded_at desc) = 1",
-        [system]).fetchall()
-    return {t: (w, set(json.loads(k))) for t, w, k in rows}
+def read_positions(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[str, Position]:
+    """Where the read of each table of a database system stands: the newest watermark (compared as an instant,
+    whichever form an older run stored it in), the keys read at it, and the rows quarantined for an unreadable
+    change time whose keys no load has brought into bronze since."""
+    out: dict[str, Position] = {}
+    for t, w, k in con.execute(f"select table_name, watermark, keys_at_watermark from {L}.ops.watermarks "
+                               "where system = ?", [contract.system]).fetchall():
+        at = instant(w)
+        have = out.get(t)
+        if at is not None and (have is None or have.watermark is None or at > have.watermark
+                               or (at == have.watermark and set(json.loads(k)) > have.keys_at)):
+            out[t] = Position(at, set(json.loads(k)))
+    for table in contract.tables:
+        quarantined = con.execute(f"select raw_text from {L}.quarantine.rows where system = ? and table_name = ? "
+                                  "and reason = 'invalid_watermark'", [contract.system, table.name]).fetchall()
+        if not quarantined:
+            continue
+        pos = out.setdefault(table.name, Position())
+        pos.quarantined = {r[0] for r in quarantined}
+        key = table.key_columns[0]
+        keys = {str(json.loads(r)[key.physical_name]) for r in pos.quarantined}
+        loaded = {str(r[0]) for r in con.execute(
+            f'select distinct "{key.bronze_name}" from {L}.bronze.{table.name} where "{key.bronze_name}"::varchar '
+            "in (select unnest(?))", [sorted(keys)]).fetchall()}
+        pos.pending = keys - loaded
+    return out
 
 
 def record_failure(con: duckdb.DuckDBPyConnection, res) -> None:

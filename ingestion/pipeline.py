@@ -216,22 +216,23 @@ class Ingestor:
             return None
         res = DeliveryResult(contract.system, source.label, "loaded", started=time.perf_counter())
         try:
-            marks = ledger.watermarks(self.con, contract.system)
-            reads = database.read_tables(contract, source, {t: w for t, (w, _k) in marks.items()})
+            positions = ledger.read_positions(self.con, contract)
+            reads = database.read_tables(contract, source, positions)
             loaded_at = dt.datetime.now(dt.UTC)
             batches: dict[str, Batch] = {}
-            new_marks = watermarks.advance(contract, reads, marks)
+            new_marks = watermarks.advance(contract, reads, positions)
             if not new_marks:
                 res.status = "unchanged"
                 return res
-            top = max(wm for wm, _keys in new_marks.values())
+            top = max(wm for wm, _keys in new_marks.values()) or watermarks.stored(loaded_at)
+            new_marks = {t: m for t, m in new_marks.items() if m[0]}
             delivery_date = dt.date.fromisoformat(top[:10])
             batch_id = f"{contract.system}/{top}"
             meta = (contract.system, delivery_date, batch_id, loaded_at)
             res.delivery = f"{source.label}@{top}"
             for table in contract.tables:
                 read = reads[table.name]
-                if table.name not in new_marks:
+                if not read.rows:
                     continue
                 rel = f"{source.label}#{table.physical_name}"
                 sha = hashlib.sha256("\n".join(r.raw for r in read.rows).encode()).hexdigest()

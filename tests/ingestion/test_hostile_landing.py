@@ -207,3 +207,58 @@ def test_a_document_of_the_wrong_shape_is_flagged_and_kept(home, zone):
         assert len([f for k, f, _r in flagged if k == "HJ-2026-000010"]) >= 3  # every applicant field
     finally:
         con.close()
+
+
+def _sqlite(path: Path, *statements: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    for s in statements:
+        con.execute(s)
+    con.commit()
+    con.close()
+
+
+def test_the_contract_databases_watermark_is_a_time_not_a_string(home, zone):
+    """A change written as SQLite writes times, or with Z, is read; a NULL or unreadable updated_at is
+    quarantined once, naming the row, and does not stop later runs; fixed, it is loaded."""
+    landing, _ = zone
+    db = landing / "keiyaku" / "keiyaku.sqlite"
+    _sqlite(db, "create table g2 as select * from gyosha", "drop table gyosha",  # updated_at may now be NULL
+            "alter table g2 rename to gyosha")
+    ingest(landing, systems=["keiyaku"])  # the watermark of gyosha: 2026-10-02T10:00:00+09:00
+    _sqlite(db, "update gyosha set shogo = '株式会社市川建設', updated_at = '2026-11-04 15:00:00' where gyosha_id = 1",
+            "insert into gyosha (gyosha_id, shogo, updated_at) values (4, '市川物産', '2026-11-04T06:30:00Z')",
+            "insert into gyosha (gyosha_id, shogo, updated_at) values (5, '八幡商事', null)",
+            "insert into gyosha (gyosha_id, shogo, updated_at) values (6, '行徳興業', '昨日の夕方')",
+            # earlier than the watermark as an instant, later as a string ('2026-10-02 0' < '2026-10-02T'): not new
+            "insert into gyosha (gyosha_id, shogo, updated_at) values (7, '妙典工務店', '2026-10-01 09:00:00')")
+    report = ingest(landing, systems=["keiyaku"])
+    d = report.deliveries[0]
+    assert d.status == "loaded", d.error
+    assert d.rows["read"] == 4 and d.rows["quarantined"] == 2
+    con = lake.connect()
+    try:
+        loaded = [r[0] for r in con.execute("select gyosha_id from lake.bronze.keiyaku__gyosha order by _batch_id, "
+                                            "gyosha_id").fetchall()]
+        assert loaded == [1, 2, 1, 4]
+        q = dict(con.execute("select line, detail from lake.quarantine.rows where system = 'keiyaku' and "
+                             "reason = 'invalid_watermark'").fetchall())
+        assert set(q) == {5, 6} and "null" in q[5] and "not a date and time" in q[6]
+        mark = con.execute("select watermark from lake.ops.watermarks where table_name = 'keiyaku__gyosha' "
+                           "order by recorded_at desc limit 1").fetchone()[0]
+        assert mark == "2026-11-04T15:30:00+09:00"  # 06:30Z, the newest instant, in Japan time
+    finally:
+        con.close()
+    again = ingest(landing, systems=["keiyaku"]).deliveries[0]
+    assert again.status == "unchanged"  # the unreadable rows are not quarantined a second time
+    _sqlite(db, "update gyosha set updated_at = '2026-09-30T12:00:00+09:00' where gyosha_id = 5")
+    fixed = ingest(landing, systems=["keiyaku"]).deliveries[0]
+    assert fixed.status == "loaded" and fixed.rows["read"] == 1 and fixed.rows["loaded"] == 1
+    con = lake.connect()
+    try:
+        assert con.execute("select count(*) from lake.bronze.keiyaku__gyosha where gyosha_id = 5").fetchone()[0] == 1
+        assert con.execute("select count(*) from lake.quarantine.rows where system = 'keiyaku'").fetchone()[0] == 2
+    finally:
+        con.close()
+    assert ingest(landing, systems=["keiyaku"]).deliveries[0].status == "unchanged"
