@@ -150,7 +150,11 @@ class Read:
     table: str | None  # schema.table a read fetched the files (and keys) of
 
 
-_DATA_FILE = re.compile(r'ducklake_data_file"+\s+WHERE\s+"+table_id"+\s*=\s*\'(\d+)\'')
+# the scan of a table's data files (and keys) as DuckDB's postgres scanner sends it: the table_id filter comes
+# right after WHERE, or after a ctid range once the server has statistics of the table (after an ANALYZE or
+# autovacuum the scanner splits scans by pages: "WHERE ctid BETWEEN '(0,0)'::tid AND ... AND table_id = ...")
+_DATA_FILE = re.compile(r'ducklake_data_file"*\s+WHERE\s+(?:ctid\s+BETWEEN\s+\S+\s+AND\s+\S+\s+AND\s+)?'
+                        r'"*table_id"*\s*=\s*\'?(\d+)\'?')
 
 
 def audit(admin_dsn: str, role: str | None = None, since: dt.datetime | None = None,
@@ -162,8 +166,18 @@ def audit(admin_dsn: str, role: str | None = None, since: dt.datetime | None = N
             "select distinct t.table_id, s.schema_name || '.' || t.table_name from {m}.ducklake_table t "
             "join {m}.ducklake_schema s on s.schema_id = t.schema_id").format(m=sql.Identifier(metadata_schema))
         ).fetchall())
+        log_zone = con.execute("select current_setting('log_timezone')").fetchone()[0]
         files = [r[0] for r in con.execute("select name from pg_ls_logdir() where name like '%.csv' order by name")]
         text = "".join(con.execute("select pg_read_file('log/' || %s)", [f]).fetchone()[0] for f in files)
+    return reads_in_log(text, names, log_zone, role, since)
+
+
+def reads_in_log(text: str, names: dict[int, str], log_zone: str = "UTC", role: str | None = None,
+                 since: dt.datetime | None = None) -> list[Read]:
+    """The attaches and table reads in a csvlog text of the server (times in its ``log_timezone``)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(log_zone)
     out: list[Read] = []
     seen_sessions: set[str] = set()
     for row in csv.reader(io.StringIO(text)):
@@ -172,7 +186,7 @@ def audit(admin_dsn: str, role: str | None = None, since: dt.datetime | None = N
         user, session = row[1], row[5]
         if role and user != role:
             continue
-        at = dt.datetime.strptime(row[0].rsplit(" ", 1)[0], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
+        at = dt.datetime.strptime(row[0].rsplit(" ", 1)[0], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=zone)
         if since and at < since:
             continue
         if session not in seen_sessions:
