@@ -262,3 +262,55 @@ def test_the_contract_databases_watermark_is_a_time_not_a_string(home, zone):
     finally:
         con.close()
     assert ingest(landing, systems=["keiyaku"]).deliveries[0].status == "unchanged"
+
+
+def test_a_line_break_inside_a_quoted_field_is_one_record(home, zone):
+    landing, _ = zone
+    path = landing / "madoguchi" / "20261101" / "uketsuke_20261101.csv"
+    lines = path.read_bytes().decode("utf-8-sig").split("\n")
+    header, first = lines[0], lines[1]
+    cells = first.split(",")
+    cells[0], cells[7] = "U2026110100098", '"転入届\n（続柄の訂正を含む）"'  # 手続名 typed over two lines
+    after = first.replace("U2026110100001", "U2026110100099")
+    truncated = first.replace("U2026110100001", "U2026110100097").replace(",転入届,", ',"転入届,')  # never closed
+    body = "\n".join([header, *lines[1:-1], ",".join(cells), after, truncated, after.replace("99,", "96,")]) + "\n"
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    physical = body.count("\n") - 1  # lines after the header; the broken field spans two of them
+    ingest(landing, systems=["madoguchi"])
+    con = lake.connect()
+    try:
+        got = dict(con.execute("select uketsuke_bango, tetsuzuki_mei from lake.bronze.madoguchi__uketsuke "
+                               "where _file like '%20261101%'").fetchall())
+        assert got["U2026110100098"] == "転入届\n（続柄の訂正を含む）"
+        assert "U2026110100099" in got and "U2026110100096" in got and "U2026110100097" not in got
+        q = con.execute("select left(raw_text, 14), reason from lake.quarantine.rows where file like "
+                        "'%uketsuke_20261101%' and raw_text like 'U202611010009%'").fetchall()
+        assert q == [("U2026110100097", "truncated_line")]  # the quote that never closes: that line alone
+        read = con.execute("select rows_read from lake.ops.load_ledger where file like '%uketsuke_20261101%'"
+                           ).fetchone()[0]
+        assert read == physical - 1  # two lines, one record
+    finally:
+        con.close()
+
+
+def test_a_consistent_extra_trailing_column_of_a_headerless_file_is_schema_drift(home, zone):
+    import json
+
+    landing, _ = zone
+    path = landing / "houjin" / "20261101" / "12_chiba_all_20261101.csv"
+    lines = [x for x in path.read_bytes().split(b"\n") if x]
+    path.write_bytes(b"".join(x + ',"R8新設"\n'.encode() for x in lines))
+    report = ingest(landing, systems=["houjin"])
+    d = next(d for d in report.deliveries if d.delivery == "20261101")
+    assert d.status == "loaded" and d.files[0].unknown_columns == ["column_31"]
+    assert d.rows["read"] == len(lines) and d.rows["read"] == d.rows["loaded"] + d.rows["quarantined"]
+    assert d.rows["quarantined"] <= 1  # the file's one short line now loads: it is as wide as the contract
+    con = lake.connect()
+    try:
+        overflow = [json.loads(o) for (o,) in con.execute("select _overflow from lake.bronze.houjin__hojin where "
+                                                          "_file like '%20261101%' and _overflow is not null").fetchall()]
+        assert len(overflow) == d.rows["loaded"] - 1 >= 2 and all(o == {"column_31": "R8新設"} for o in overflow)
+        drift = con.execute("select column_name from lake.ops.schema_drift where system = 'houjin'").fetchall()
+        assert drift == [("column_31",)]
+    finally:
+        con.close()
