@@ -32,7 +32,8 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("batch_id", "VARCHAR"), ("system", "VARCHAR"), ("delivery_date", "DATE"), ("file", "VARCHAR"),
         ("table_name", "VARCHAR"), ("file_sha256", "VARCHAR"), ("status", "VARCHAR"), ("rows_read", "BIGINT"),
         ("rows_loaded", "BIGINT"), ("rows_quarantined", "BIGINT"), ("fields_flagged", "BIGINT"),
-        ("unknown_columns", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ")],
+        ("unknown_columns", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ"), ("file_size", "BIGINT"),
+        ("file_mtime_ns", "BIGINT")],
     "ops.deliveries": [
         ("system", "VARCHAR"), ("delivery", "VARCHAR"), ("delivery_date", "DATE"), ("batch_id", "VARCHAR"),
         ("status", "VARCHAR"), ("error", "VARCHAR"), ("files", "BIGINT"), ("recorded_at", "TIMESTAMPTZ")],
@@ -145,3 +146,38 @@ def read_positions(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[s
 def record_failure(con: duckdb.DuckDBPyConnection, res) -> None:
     insert(con, "ops.deliveries", [(res.system, res.delivery, None, f"{res.system}/{res.delivery}", "failed",
                                     res.error, 0, dt.datetime.now(dt.UTC))])
+
+
+def loaded_deliveries(con: duckdb.DuckDBPyConnection, system: str) -> dict[str, dict[str, tuple]]:
+    """Per finished delivery day, its files as the ledger recorded them: name -> (sha256, size, mtime_ns)."""
+    rows = con.execute(
+        f"select l.batch_id, l.file, l.file_sha256, l.file_size, l.file_mtime_ns from {L}.ops.load_ledger l "
+        f"join {L}.ops.deliveries d on d.batch_id = l.batch_id and d.status in ('loaded', 'resend') "
+        "where l.system = ?", [system]).fetchall()
+    out: dict[str, dict[str, tuple]] = {}
+    for batch_id, file, sha, size, mtime in rows:
+        out.setdefault(batch_id.split("/", 1)[1], {})[file.rsplit("/", 1)[-1]] = (sha, size, mtime)
+    return out
+
+
+BATCH_TABLES = ("quarantine.rows", "quarantine.field_issues", "ops.load_ledger", "ops.schema_drift",
+                "ops.expectation_results", "ops.deliveries")
+
+
+def forget_delivery(con: duckdb.DuckDBPyConnection, contract: Contract, day: str) -> int:
+    """Remove one delivery's rows from bronze and every table around it, in one transaction, so that the next
+    load reads it again as delivered now (DuckLake keeps the removed rows in the snapshots before). Returns
+    the number of bronze rows removed."""
+    batch_id = f"{contract.system}/{day}"
+    con.execute("BEGIN TRANSACTION")
+    try:
+        removed = 0
+        for table in contract.tables:
+            removed += con.execute(f"DELETE FROM {L}.bronze.{table.name} WHERE _batch_id = ?", [batch_id]).fetchone()[0]
+        for qualified in BATCH_TABLES:
+            con.execute(f"DELETE FROM {L}.{qualified} WHERE batch_id = ?", [batch_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return removed

@@ -96,7 +96,7 @@ class Ingestor:
                 res = self._database(contract, landing)
             return [res] if res is not None else []
         done = ledger.finished_deliveries(self.con, system)
-        out = []
+        out = self._changed_after_load(contract, landing, set(days) & done)
         for day in sorted(days):
             folder = landing / system / day
             if not folder.is_dir() or day in done:
@@ -121,7 +121,7 @@ class Ingestor:
         if not root.is_dir():
             return []
         done = ledger.finished_deliveries(self.con, contract.system)
-        out = []
+        out = self._changed_after_load(contract, landing, None)
         folders = sorted(p for p in root.iterdir() if p.is_dir() or p.is_symlink())
         for folder in (f for f in folders if not DELIVERY_DIR.match(f.name)):  # not a delivery: reported, skipped
             log.warning("%s/%s is not a delivery folder (YYYYMMDD): skipped", contract.system, folder.name[:40])
@@ -146,6 +146,60 @@ class Ingestor:
             if res.status == "failed":
                 break  # later deliveries of this system wait until this one loads
         return out
+
+    def _changed_after_load(self, contract: Contract, landing: Path, days: set[str] | None) -> list[DeliveryResult]:
+        """Deliveries (all, or these days) whose folder no longer holds what was loaded from it: a file changed in
+        place, added or removed after the load. Reported, never loaded again by itself: a corrected delivery is
+        loaded with ``onesource ingest --reload SYSTEM/YYYYMMDD``. Size and modification time spare the hashing
+        of every unchanged file."""
+        if days is not None and not days:
+            return []
+        out = []
+        for day, files in sorted(ledger.loaded_deliveries(self.con, contract.system).items()):
+            folder = landing / contract.system / day
+            if (days is not None and day not in days) or not folder.is_dir() or folder.is_symlink():
+                continue
+            on_disk = {p.name: p for p in folder.iterdir() if p.name != SUCCESS and p.is_file()}
+            what = []
+            for name, path in sorted(on_disk.items()):
+                if name not in files:
+                    what.append(f"{name} added")
+                    continue
+                sha, size, mtime = files[name]
+                st = path.stat()
+                if (st.st_size, st.st_mtime_ns) != (size, mtime) and sha256_file(path) != sha:
+                    what.append(f"{name} changed")
+            what += [f"{name} removed" for name in sorted(set(files) - set(on_disk))]
+            if what:
+                message = (f"{contract.system}/{day} changed after it was loaded ({'; '.join(what)}): the lake keeps "
+                           f"what was loaded; to load the corrected delivery run `onesource ingest --reload "
+                           f"{contract.system}/{day}`")
+                log.warning("%s", message)
+                out.append(DeliveryResult(contract.system, day, "changed", error=message))
+        return out
+
+    def reload(self, landing: Path, system: str, day: str) -> DeliveryResult | None:
+        """Load a corrected delivery again: its rows (bronze, quarantine, ledger) are removed in one transaction,
+        then it is loaded as delivered now. Killed in between, the delivery is simply not loaded, and the next
+        ingest loads it."""
+        contract = self.contracts.get(system)
+        if contract is None or contract.connector == "database":
+            raise ValueError(f"{system} is not a system delivered as files")
+        if not DELIVERY_DIR.match(day):
+            raise ValueError(f"{day!r} is not a delivery day (YYYYMMDD)")
+        folder = landing / system / day
+        with lake.exclusive(self.settings, f"delivery:{system}/{day}"):
+            refused = self._refused(folder, landing) if folder.is_dir() else "no such delivery folder"
+            if refused:
+                raise ValueError(f"{system}/{day}: {refused}")
+            removed = ledger.forget_delivery(self.con, contract, day)
+            log.info("%s/%s: %d bronze rows removed for the reload", system, day, removed)
+            if not (folder / SUCCESS).exists():
+                return DeliveryResult(system, day, "waiting")
+            res = self._delivery(contract, folder, landing)
+        res.seconds = round(time.perf_counter() - res.started, 3) if res.started else 0.0
+        self.on_delivery(res)
+        return res
 
     def _claimed(self, contract: Contract, folder: Path, landing: Path) -> DeliveryResult | None:
         """Load one delivery under a claim on it that every process on this lake respects; None when another
@@ -192,13 +246,21 @@ class Ingestor:
                 table = contract.table_for(path.name)
                 if table is None:
                     raise DeliveryError(rel, "no table of the contract matches this file name")
+                st = path.stat()
                 sha = sha256_file(path)
                 if (path.name, sha) in known:
-                    res.files.append(FileResult(rel, table.name, sha, "resend_skipped"))
+                    res.files.append(FileResult(rel, table.name, sha, "resend_skipped", size=st.st_size,
+                                                mtime_ns=st.st_mtime_ns))
+                    continue
+                if st.st_size == 0:  # no header, no records: loaded as nothing, and said so
+                    log.warning("%s is empty (0 bytes): no records loaded from it", rel)
+                    res.files.append(FileResult(rel, table.name, sha, "empty", size=0, mtime_ns=st.st_mtime_ns))
                     continue
                 read = reader_for(contract.connector)(path, table, rel)
                 batch = batches.get(table.name) or batches.setdefault(table.name, Batch(table, self.tokenizer))
-                res.files.append(batch.add_file(rel, sha, read, meta))
+                done_file = batch.add_file(rel, sha, read, meta)
+                done_file.size, done_file.mtime_ns = st.st_size, st.st_mtime_ns
+                res.files.append(done_file)
             if res.files and all(f.status == "resend_skipped" for f in res.files):
                 res.status = "resend"
             self._commit(res, batches, meta)
@@ -278,8 +340,8 @@ class Ingestor:
                 ledger.insert(con, "quarantine.field_issues", batch.issues)
             ledger.insert(con, "ops.load_ledger", [
                 (batch_id, system, delivery_date, f.file, f.table, f.sha256, f.status, f.rows_read, f.rows_loaded,
-                 f.rows_quarantined, f.fields_flagged, json.dumps(f.unknown_columns, ensure_ascii=False), loaded_at)
-                for f in res.files])
+                 f.rows_quarantined, f.fields_flagged, json.dumps(f.unknown_columns, ensure_ascii=False), loaded_at,
+                 f.size, f.mtime_ns) for f in res.files])
             ledger.insert(con, "ops.schema_drift", [
                 (batch_id, system, f.table, f.file, col, loaded_at) for f in res.files for col in f.unknown_columns])
             ledger.insert(con, "ops.expectation_results", checks)
@@ -295,12 +357,21 @@ class Ingestor:
 
 
 def ingest(landing: Path, settings: Settings | None = None, systems: list[str] | None = None,
-           run_expectations: bool = True, on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
-    """Load every closed delivery under ``landing`` not loaded yet (and the contract database's changes)."""
+           run_expectations: bool = True, on_delivery: Callable[[DeliveryResult], None] | None = None,
+           reload: list[str] | None = None) -> IngestReport:
+    """Load every closed delivery under ``landing`` not loaded yet (and the contract database's changes);
+    first, the deliveries named in ``reload`` (``SYSTEM/YYYYMMDD``) are loaded again as delivered now."""
     settings = settings or get_settings()
     with lake.writer_claim(settings):  # each delivery is claimed on its own as well
         ing = Ingestor(settings, run_expectations=run_expectations, on_delivery=on_delivery)
         try:
-            return ing.ingest(landing, systems)
+            report = IngestReport()
+            for target in reload or []:
+                system, _, day = target.partition("/")
+                res = ing.reload(landing, system, day)
+                if res is not None:
+                    report.deliveries.append(res)
+            report.deliveries += ing.ingest(landing, systems).deliveries
+            return report
         finally:
             ing.con.close()

@@ -11,19 +11,21 @@ class FileResult:
     file: str
     table: str
     sha256: str
-    status: str  # loaded | resend_skipped
+    status: str  # loaded | resend_skipped | empty (a zero-byte file: no records, reported)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     fields_flagged: int = 0
     unknown_columns: list[str] = field(default_factory=list)
+    size: int | None = None  # bytes and modification time as loaded: a file changed in place is seen cheaply
+    mtime_ns: int | None = None
 
 
 @dataclass
 class DeliveryResult:
     system: str
     delivery: str  # YYYYMMDD, or the database read's label
-    status: str  # loaded | resend | failed | waiting | ignored (not a delivery folder)
+    status: str  # loaded | resend | failed | waiting | ignored (not a delivery folder) | changed (after its load)
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
     expectations_failed: int = 0
@@ -46,6 +48,14 @@ class IngestReport:
     @property
     def failed(self) -> list[DeliveryResult]:
         return [d for d in self.deliveries if d.status == "failed"]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What an operator must look at although nothing failed: empty files, files changed after their load."""
+        out = [f"{f.file} is empty (0 bytes): no records were loaded from it; ask {d.system}'s owner whether the "
+               "extract ran" for d in self.deliveries for f in d.files if f.status == "empty"]
+        out += [d.error or "" for d in self.deliveries if d.status == "changed"]
+        return out
 
     def by_system(self) -> dict[str, Counter]:
         out: dict[str, Counter] = {}

@@ -58,12 +58,14 @@ class RefreshFailed(RuntimeError):
 # -- the stages, one function each ------------------------------------------------------------------
 def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = None,
            run_expectations: bool = True,
-           on_delivery: Callable[[DeliveryResult], None] | None = None) -> IngestReport:
-    """Every closed delivery under ``landing`` not loaded yet, and the contract database's changes."""
+           on_delivery: Callable[[DeliveryResult], None] | None = None,
+           reload: Sequence[str] | None = None) -> IngestReport:
+    """Every closed delivery under ``landing`` not loaded yet, and the contract database's changes; first the
+    corrected deliveries named in ``reload`` (SYSTEM/YYYYMMDD), loaded again as delivered now."""
     from ingestion.pipeline import ingest as run
 
     return run(landing, settings, systems=list(systems) if systems else None, run_expectations=run_expectations,
-               on_delivery=on_delivery)
+               on_delivery=on_delivery, reload=list(reload) if reload else None)
 
 
 def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[str],

@@ -25,7 +25,11 @@ IncrementalOption = Annotated[bool, typer.Option(
 
 def ingest(landing: LandingOption = None,
            system: Annotated[list[str] | None, typer.Option(help="Only these systems (repeatable).")] = None,
-           no_expectations: NoExpectations = False) -> None:
+           no_expectations: NoExpectations = False,
+           reload: Annotated[list[str] | None, typer.Option(
+               help="Load this delivery again as it is delivered now (SYSTEM/YYYYMMDD, repeatable): a corrected "
+                    "delivery, or one changed after its load. Its earlier rows stay in the lake's history.")]
+           = None) -> None:
     """Load every closed delivery not loaded yet; exit 1 naming any delivery that failed."""
     from rich.console import Console
     from rich.table import Table as RichTable
@@ -34,8 +38,13 @@ def ingest(landing: LandingOption = None,
     landing = landing_dir(landing, settings)
     t0 = time.perf_counter()
     with console.status("ingesting") as status:
-        report = sequence.ingest(settings, landing, systems=system, run_expectations=not no_expectations,
-                                 on_delivery=lambda d: status.update(f"ingesting: {d.system}/{d.delivery} {d.status}"))
+        try:
+            report = sequence.ingest(settings, landing, systems=system, run_expectations=not no_expectations,
+                                     on_delivery=lambda d: status.update(f"ingesting: {d.system}/{d.delivery} "
+                                                                         f"{d.status}"), reload=reload)
+        except ValueError as exc:  # a --reload that names no delivery
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     out = Console(width=160)
     table = RichTable(title=f"ingested {landing}")
     for col in ("system", "deliveries", "re-sends", "waiting", "failed", "rows read", "loaded", "quarantined",
@@ -57,6 +66,8 @@ def ingest(landing: LandingOption = None,
     for d in report.deliveries:
         if d.status == "waiting":
             out.print(f"waiting: {d.system}/{d.delivery} has no _SUCCESS yet")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     out.print(f"done in {time.perf_counter() - t0:.1f}s")
     if report.failed:
         for d in report.failed:

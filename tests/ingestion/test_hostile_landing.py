@@ -314,3 +314,50 @@ def test_a_consistent_extra_trailing_column_of_a_headerless_file_is_schema_drift
         assert drift == [("column_31",)]
     finally:
         con.close()
+
+
+def test_an_empty_file_is_reported_and_a_file_changed_after_its_load_is_named_then_reloaded(home, zone):
+    from tests.helpers import run_cli
+
+    landing, _ = zone
+    empty = landing / "kokuho" / "20261102" / "kokuho_shikaku_20261102.jsonl"
+    empty.write_bytes(b"")
+    report = ingest(landing)
+    files = {f.file: f.status for d in report.deliveries for f in d.files}
+    assert files["kokuho/20261102/kokuho_shikaku_20261102.jsonl"] == "empty"
+    assert any("kokuho_shikaku_20261102.jsonl is empty (0 bytes)" in w for w in report.warnings)
+    con = lake.connect()
+    try:
+        assert con.execute("select status, rows_read from lake.ops.load_ledger where file like "
+                           "'%kokuho_shikaku_20261102%'").fetchall() == [("empty", 0)]
+        before = con.execute("select count(*) from lake.bronze.juki__jumin where _batch_id = 'juki/20261101'"
+                             ).fetchone()[0]
+    finally:
+        con.close()
+    # the registry's first delivery corrected in place: one person removed, the file otherwise the same
+    full = next(p for p in (landing / "juki" / "20261101").iterdir() if p.name.startswith("juki_full"))
+    lines = full.read_bytes().split(b"\r\n")
+    full.write_bytes(b"\r\n".join(lines[:1] + lines[2:]))
+    (landing / "juki" / "20261101" / "juki_memo.txt").write_text("added later", encoding="utf-8")
+    again = ingest(landing)
+    changed = [d for d in again.deliveries if d.status == "changed"]
+    assert [(d.system, d.delivery) for d in changed] == [("juki", "20261101")]
+    assert f"{full.name} changed" in changed[0].error and "juki_memo.txt added" in changed[0].error
+    assert "onesource ingest --reload juki/20261101" in changed[0].error
+    assert not [d for d in again.failed if d.system == "juki"]  # reported, not failed: the refresh goes on
+    (landing / "juki" / "20261101" / "juki_memo.txt").unlink()
+    cli = run_cli("ingest", "--landing", str(landing), "--reload", "juki/20261101")
+    assert cli.returncode in (0, 1) and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+    con = lake.connect()
+    try:
+        after = con.execute("select count(*) from lake.bronze.juki__jumin where _batch_id = 'juki/20261101'"
+                            ).fetchone()[0]
+        assert after == before - 1
+        ledger_rows = con.execute("select count(*) from lake.ops.load_ledger where file = ?",
+                                  [f"juki/20261101/{full.name}"]).fetchone()[0]
+        assert ledger_rows == 1
+    finally:
+        con.close()
+    assert not [d for d in ingest(landing).deliveries if d.status == "changed"]
+    refused = run_cli("ingest", "--landing", str(landing), "--reload", "juki/2026-11-01")
+    assert refused.returncode == 2 and "not a delivery day" in refused.stderr

@@ -44,6 +44,9 @@ def _table_metadata(results, table: Table) -> dict:
         "rows_quarantined": sum(f.rows_quarantined for f in files),
         "fields_flagged": sum(f.fields_flagged for f in files),
         "resends_skipped": sum(1 for f in files if f.status == "resend_skipped"),
+        "empty_files": dg.MetadataValue.text(", ".join(f.file for f in files if f.status == "empty") or "none"),
+        "changed_after_load": dg.MetadataValue.text(
+            "; ".join(r.error or r.delivery for r in results if r.status == "changed") or "none"),
     }
 
 
@@ -57,6 +60,9 @@ def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
         settings = platform.settings()
         loader = platform.ingestor()
         results = refresh.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
+        for r in results:  # reported, not failed: the lake keeps what was loaded until an operator reloads
+            if r.status == "changed":
+                context.log.warning(r.error)
         failed = [r for r in results if r.status == "failed"]
         if failed:
             r = failed[0]
