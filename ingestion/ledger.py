@@ -122,11 +122,10 @@ def read_positions(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict[s
     out: dict[str, Position] = {}
     for t, w, k in con.execute(f"select table_name, watermark, keys_at_watermark from {L}.ops.watermarks "
                                "where system = ?", [contract.system]).fetchall():
-        at = instant(w)
+        at, keys = instant(w), set(json.loads(k))
         have = out.get(t)
-        if at is not None and (have is None or have.watermark is None or at > have.watermark
-                               or (at == have.watermark and set(json.loads(k)) > have.keys_at)):
-            out[t] = Position(at, set(json.loads(k)))
+        if at is not None and (have is None or at > have.watermark or (at == have.watermark and keys > have.keys_at)):
+            out[t] = Position(at, keys)
     for table in contract.tables:
         quarantined = con.execute(f"select raw_text from {L}.quarantine.rows where system = ? and table_name = ? "
                                   "and reason = 'invalid_watermark'", [contract.system, table.name]).fetchall()

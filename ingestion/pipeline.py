@@ -283,11 +283,10 @@ class Ingestor:
             loaded_at = dt.datetime.now(dt.UTC)
             batches: dict[str, Batch] = {}
             new_marks = watermarks.advance(contract, reads, positions)
-            if not new_marks:
+            if not any(read.rows for read in reads.values()):
                 res.status = "unchanged"
                 return res
-            top = max(wm for wm, _keys in new_marks.values()) or watermarks.stored(loaded_at)
-            new_marks = {t: m for t, m in new_marks.items() if m[0]}
+            top = max((wm for wm, _keys in new_marks.values()), default=None) or watermarks.stored(loaded_at)
             delivery_date = dt.date.fromisoformat(top[:10])
             batch_id = f"{contract.system}/{top}"
             meta = (contract.system, delivery_date, batch_id, loaded_at)

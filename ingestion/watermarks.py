@@ -14,8 +14,7 @@ import datetime as dt
 from ingestion.connectors import FileRead
 from ingestion.connectors.database import Position
 from ingestion.contracts import Contract
-
-JST = dt.timezone(dt.timedelta(hours=9))
+from ingestion.fields import JST
 
 
 def stored(at: dt.datetime) -> str:
@@ -26,8 +25,8 @@ def stored(at: dt.datetime) -> str:
 def advance(contract: Contract, reads: dict[str, FileRead],
             positions: dict[str, Position]) -> dict[str, tuple[str, list[str]]]:
     """Drop the rows already read at each table's watermark from ``reads`` (in place); return the new
-    watermark and the keys at it for every table that has new rows (rows quarantined for an unreadable
-    change time count as new but do not move the watermark)."""
+    watermark and the keys at it for every table that has new rows with a readable change time (rows to be
+    quarantined for an unreadable one stay in ``reads`` but place no watermark)."""
     new_marks: dict[str, tuple[str, list[str]]] = {}
     for table in contract.tables:
         read = reads[table.name]
@@ -43,8 +42,7 @@ def advance(contract: Contract, reads: dict[str, FileRead],
         if pos.watermark is not None and (wm is None or wm < pos.watermark):
             wm = pos.watermark  # only quarantined or fixed rows: the position stays where it was
         if wm is None:
-            new_marks[table.name] = ("", [])  # nothing placeable yet: no watermark to record
-            continue
+            continue  # only rows to be quarantined: nothing to place a watermark on
         keys_at = {str(r.values.get(key)) for r in read.rows if r.values is not None and r.values[wm_col] == wm}
         if wm == pos.watermark:
             keys_at |= pos.keys_at

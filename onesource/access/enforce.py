@@ -167,9 +167,14 @@ def audit(admin_dsn: str, role: str | None = None, since: dt.datetime | None = N
             "join {m}.ducklake_schema s on s.schema_id = t.schema_id").format(m=sql.Identifier(metadata_schema))
         ).fetchall())
         log_zone = con.execute("select current_setting('log_timezone')").fetchone()[0]
-        files = [r[0] for r in con.execute("select name from pg_ls_logdir() where name like '%.csv' order by name")]
-        text = "".join(con.execute("select pg_read_file('log/' || %s)", [f]).fetchone()[0] for f in files)
+        text = server_log(con)
     return reads_in_log(text, names, log_zone, role, since)
+
+
+def server_log(con: psycopg.Connection) -> str:
+    """The server's CSV log, every file of it in order (needs a superuser or pg_read_server_files)."""
+    files = [r[0] for r in con.execute("select name from pg_ls_logdir() where name like '%.csv' order by name")]
+    return "".join(con.execute("select pg_read_file('log/' || %s)", [f]).fetchone()[0] for f in files)
 
 
 def reads_in_log(text: str, names: dict[int, str], log_zone: str = "UTC", role: str | None = None,

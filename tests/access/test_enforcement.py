@@ -91,8 +91,7 @@ def _audit_log_diagnosis(admin: str, role: str) -> str:
         files = [r[0] for r in con.execute("select name from pg_ls_logdir() order by name")]
         role_settings = con.execute("select setconfig from pg_db_role_setting s join pg_roles r on r.oid = "
                                     "s.setrole where r.rolname = %s", [role]).fetchall()
-        text = "".join(con.execute("select pg_read_file('log/' || %s)", [f]).fetchone()[0]
-                       for f in files if f.endswith(".csv"))
+        text = enforce.server_log(con)
     per_user = collections.Counter()
     samples = []
     for row in csv.reader(io.StringIO(text)):
