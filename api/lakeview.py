@@ -10,7 +10,6 @@ writing new snapshots meanwhile never shows half-built marts.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import threading
 import time
@@ -18,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from onesource.core import lake
 from onesource.core.lake import LAKE_ALIAS as L
@@ -45,33 +46,52 @@ QUERIES: dict[str, tuple[str, str]] = {
 }
 
 
+def _sorted_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The non-null keys of ``column`` as a sorted fixed-width byte array, and each one's row position.
+
+    Built by Arrow and numpy kernels, without one Python object per row: the watcher thread that builds it
+    holds the interpreter lock only for moments, so requests keep being answered while a release loads.
+    Keys are padded with NUL bytes, which keeps their byte order (a prefix sorts first).
+    """
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    valid = pc.is_valid(arr)
+    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    arr = arr.filter(valid)
+    width = max(1, pc.max(pc.binary_length(arr)).as_py() or 0)
+    fixed = pc.ascii_rpad(arr, width=width, padding="\0").cast(pa.binary()).cast(pa.binary(width))
+    keys = np.frombuffer(fixed.buffers()[1], dtype=f"S{width}", count=len(fixed), offset=fixed.offset * width) \
+        if len(fixed) else np.empty(0, dtype=f"S{width}")
+    order = np.argsort(keys, kind="stable")  # stable: a key's rows keep the table's order
+    return keys[order], rows[order]
+
+
 class Rows:
     """One table's rows, found by a key column (a key may have several rows)."""
 
     def __init__(self, table: pa.Table, key: str) -> None:
         self.names = [n for n in table.column_names if n != key]
         self._cols = [table.column(n).combine_chunks() for n in self.names]
-        self._index: dict[Any, Any] = {}
-        for i, k in enumerate(table.column(key).to_pylist()):
-            if k is None:
-                continue
-            cur = self._index.get(k)
-            if cur is None:
-                self._index[k] = i
-            elif type(cur) is list:
-                cur.append(i)
-            else:
-                self._index[k] = [cur, i]
+        self._keys, self._rows = _sorted_keys(table.column(key))
+        self._width = self._keys.dtype.itemsize
         self.count = table.num_rows
 
+    def _span(self, key: Any) -> tuple[int, int]:
+        if key is None:
+            return 0, 0
+        raw = str(key).encode("utf-8", "surrogatepass")
+        if len(raw) > self._width or raw.endswith(b"\0"):  # cannot be a key: never let numpy truncate it to one
+            return 0, 0
+        return (int(np.searchsorted(self._keys, raw, "left")), int(np.searchsorted(self._keys, raw, "right")))
+
     def __contains__(self, key: Any) -> bool:
-        return key in self._index
+        lo, hi = self._span(key)
+        return hi > lo
 
     def positions(self, key: Any) -> list[int]:
-        found = self._index.get(key)
-        if found is None:
-            return []
-        return found if type(found) is list else [found]
+        lo, hi = self._span(key)
+        return self._rows[lo:hi].tolist()
 
     def row(self, pos: int, columns: list[str] | None = None) -> dict[str, Any]:
         if columns is None:
@@ -129,7 +149,7 @@ def _read(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: int) -> pa.Ta
     schema = "marts"
     try:
         return con.execute(f"select {columns} from {L}.{schema}.{table} at (version => {int(snapshot_id)}) "
-                           f"{where}").fetch_arrow_table()
+                           f"{where}").to_arrow_table()
     except duckdb.CatalogException:
         log.warning("release snapshot %s has no %s.%s; serving it empty", snapshot_id, schema, table)
         names = [c.split(" as ")[-1].strip() for c in columns.split(",")]
@@ -140,7 +160,7 @@ def load_release(con: duckdb.DuckDBPyConnection, release: Release) -> Served:
     started = time.perf_counter()
     t = {name: _read(con, name, release.snapshot_id) for name in QUERIES}
     tax = t["mart_resident_tax_by_person"]
-    years = [y for y in tax.column("fiscal_year").to_pylist() if y is not None] if tax.num_rows else []
+    newest_year = pc.max(tax.column("fiscal_year")).as_py() if tax.num_rows else None
     served = Served(
         release=release,
         as_of=release.released_at.astimezone(JST).date(),
@@ -153,7 +173,7 @@ def load_release(con: duckdb.DuckDBPyConnection, release: Release) -> Served:
         businesses_by_houjin=Rows(t["dim_business"], "houjin_bango"),
         contracts=Rows(t["mart_contracts_by_business"], "business_id"),
         subsidies=Rows(t["mart_subsidies_by_applicant"], "business_id"),
-        tax_year=max(years) if years else None,
+        tax_year=newest_year,
         counts={k: v.num_rows for k, v in t.items()},
     )
     served.loaded_seconds = time.perf_counter() - started
@@ -196,10 +216,6 @@ class ReleaseWatcher:
             return False
         served = load_release(con, release)
         self.current = served  # one reference assignment: requests see the old or the new, never a mix
-        # the indexes hold millions of objects at city scale: keep them out of the cyclic collector's walks,
-        # whose pauses would otherwise land on requests
-        gc.collect()
-        gc.freeze()
         log.info("serving release %s (snapshot %s, %s persons) loaded in %.1f s", release.release_id,
                  release.snapshot_id, served.persons.count, served.loaded_seconds)
         return True
