@@ -56,6 +56,15 @@ def measure(env: dict, landing: Path) -> dict:
     return {"products_stage_seconds": products, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
+def simulate_and_build(residents: int, root: Path, env: dict) -> None:
+    """Simulate a city of ``residents`` (one day) under ``root`` and build it (``refresh --full-relink``)."""
+    subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(root / "landing"),
+                    "--truth", str(root / "truth"), "--residents", str(residents), "--days", "1"],
+                   env=env, check=True, capture_output=True)
+    subprocess.run([*ONESOURCE, "refresh", "--landing", str(root / "landing"), "--full-relink"], env=env,
+                   check=True, capture_output=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--residents", type=int, nargs="+", default=[50_000])
@@ -69,11 +78,7 @@ def main() -> None:
                "ONESOURCE_KEYS_DIR": str((args.home.parent / "keys") if args.home else root / "keys")}
         env.pop("ONESOURCE_CATALOG_DSN", None)
         if residents:
-            subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(root / "landing"),
-                            "--truth", str(root / "truth"), "--residents", str(residents), "--days", "1"],
-                           env=env, check=True, capture_output=True)
-            subprocess.run([*ONESOURCE, "refresh", "--landing", str(root / "landing"), "--full-relink"], env=env,
-                           check=True, capture_output=True)
+            simulate_and_build(residents, root, env)
         results[name] = measure(env, args.home.parent / "landing" if args.home else root / "landing")
         r = results[name]
         print(f"{name:>8}: {r['placed']:,} of {r['registry_persons']:,} persons placed ({r['withheld']:,} withheld), "

@@ -121,7 +121,7 @@ def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, P
     with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
-            return run(con, (out or settings.home) / "opendata")
+            return run(con, (out or settings.home) / "opendata", area_codes=settings.opendata_area_codes_file)
         finally:
             con.close()
 

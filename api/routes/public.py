@@ -79,5 +79,6 @@ def opendata_file(ctx: Ctx, file_name: Annotated[str, Path(pattern=r"^[0-9A-Za-z
     path = ctx.settings.home / "opendata" / file_name
     if not path.is_file():
         raise ApiError(404, "unknown_file", "no such file in the open-data catalog")
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=file_name)
+    charset = "shift_jis" if path.stem.endswith("_sjis") else "utf-8"  # the CP932 copy, as the city published
+    return FileResponse(path, media_type=f"text/csv; charset={charset}", filename=file_name)
 

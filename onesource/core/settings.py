@@ -101,6 +101,9 @@ class Settings(BaseSettings):
         "stops with a message, having written nothing).")
     snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
                                       "snapshots between releases (every release is kept).")
+    opendata_area_codes_file: Path | None = Field(
+        default=None, description="The city's official 町丁目 codes for the open data (CSV with columns 地域名 and "
+        "地域コード); unset: codes derived from the town list (publish/opendata.py, area_code).")
     landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
                                  "(unset: home/landing).")
     partitions_start: str = Field(default="2026-09-01", description="First daily partition of the bronze "

@@ -5,7 +5,8 @@ import dagster as dg
 from dagster_project.defs.resources import OWNER, Platform
 from onesource import refresh
 
-MARTS = [["marts", "opendata", "population_by_chome_age_sex"], ["marts", "opendata", "businesses_by_town_industry"]]
+MARTS = [["marts", "opendata", "population_by_chome_age_sex"], ["marts", "opendata", "households_by_chome"],
+         ["marts", "opendata", "businesses_by_town_industry"]]
 DASHBOARD_MARTS = [["marts", "kpi", "dx_kpi_monthly"], ["marts", "kpi", "dx_milestones"],
                    ["marts", "once_only", "once_only_attachments"], ["marts", "once_only", "once_only_applications"],
                    ["marts", "opendata", "population_by_chome_age_sex"]]
