@@ -57,3 +57,58 @@ def test_each_dashboard_draws_its_charts(pages, name):
         assert int(expected) > 0, f"{chart_id}: the mart gave nothing to plot"
         assert int(svg) > 0, f"{chart_id}: plotly did not draw"
         assert 1 <= int(drawn) <= int(expected), f"{chart_id}: {drawn} points drawn for {expected} values"
+
+
+def _drawn(dom: str) -> dict[str, str]:
+    """Each chart's drawn markup (its SVG after plotly ran), by chart id."""
+    parts = re.split(r'<div class="chart" data-chart="(\w+)"', dom)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def _ticks(svg: str, axis: str) -> list[str]:
+    return re.findall(rf'<g class="{axis}tick">\s*<text[^>]*>([^<]*)</text>', svg)
+
+
+def test_the_drawn_axes_read_as_people_read_them(pages):
+    charts = _drawn(_chromium("--window-size=1400,2600", "--dump-dom", pages["dx_kpi.html"].as_uri()).stdout)
+    monthly = {k: v for k, v in charts.items() if k.startswith(("kpi", "milestone"))}
+    assert len(monthly) >= 5
+    for chart_id, svg in monthly.items():
+        ticks = _ticks(svg, "x")
+        assert ticks, f"{chart_id}: no x ticks drawn"
+        assert all(re.fullmatch(r"20\d\d年(1[0-2]|[1-9])月", t) for t in ticks), f"{chart_id}: {ticks}"
+        assert len(set(ticks)) == len(ticks), f"{chart_id}: a month ticked twice {ticks}"
+    pyramid = _drawn(_chromium("--window-size=1400,2600", "--dump-dom", pages["population.html"].as_uri()).stdout)
+    ticks = _ticks(pyramid["pyramid"], "x")
+    assert len(ticks) >= 5 and ticks == ticks[::-1], f"the pyramid's two sides differ: {ticks}"
+    assert all(re.fullmatch(r"[0-9,]+", t) for t in ticks), f"negative numbers on the pyramid: {ticks}"
+
+
+def test_each_milestone_chart_draws_its_target_and_says_the_gap(pages):
+    dom = _chromium("--window-size=1400,2600", "--dump-dom", pages["dx_kpi.html"].as_uri()).stdout
+    milestones = {k: v for k, v in _drawn(dom).items() if k.startswith("milestone")}
+    assert len(milestones) == 3  # ワンストップ, ワンスオンリー, 電子市役所
+    for chart_id, svg in milestones.items():
+        shapes = re.findall(r'<g class="shapelayer">(.*?)</g>', svg, re.S)  # plotly draws shapes below and above
+        assert any("<path" in layer for layer in shapes), f"{chart_id}: no target line drawn"
+        labels = re.findall(r'class="annotation-text"[^>]*>([^<]*)<', svg)
+        assert any(re.fullmatch(r"目標 \d+%", t) for t in labels), f"{chart_id}: target not labelled ({labels})"
+        gap = re.search(r'<p class="gap">([^<]*)</p>', svg)
+        assert gap and re.search(r"目標 \d+% (まであと [0-9.]+ ポイント|を達成)", gap.group(1)), chart_id
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_pages_fit_a_narrow_window_and_print(pages, name, tmp_path):
+    path = pages[name]
+    shots = os.path.join(ARTIFACTS, "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    png = os.path.join(shots, name.replace(".html", "-narrow.png"))
+    _chromium("--window-size=420,3000", f"--screenshot={png}", path.as_uri())
+    assert os.path.getsize(png) > 10_000
+    dom = _chromium("--window-size=420,3000", "--dump-dom", path.as_uri()).stdout
+    assert 'data-overflow="no"' in dom, "the page is wider than a narrow window"
+    pdf = os.path.join(shots, name.replace(".html", ".pdf"))
+    _chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", path.as_uri())
+    with open(pdf, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"%PDF") and len(data) > 20_000
