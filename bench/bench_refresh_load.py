@@ -4,7 +4,7 @@
 
 One uvicorn worker serves consent-checked person lookups (as in bench_api.py) to wrk in 10-second
 windows while `onesource link` (staging, a full relink, the marts, a new release) runs in another
-process. Reported per window and overall: requests per second, p50/p99, errors (non-2xx and socket
+process (at a lower CPU priority, ``--refresh-nice``, as batch work beside an API should run). Reported per window and overall: requests per second, p50/p99, errors (non-2xx and socket
 errors), and which release was served. Target: zero errors during the refresh.
 Figures go to stdout and bench/results/refresh_load.json.
 """
@@ -31,6 +31,9 @@ def main() -> None:
     ap.add_argument("--root", type=Path, required=True, help="Folder kept by bench_city.py --keep.")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--consents", type=int, default=2000)
+    ap.add_argument("--refresh-nice", type=int, default=10,
+                    help="Niceness of the refresh process (batch work yields the CPU to the API, as a deployment "
+                    "sharing one machine would run it; 0: equal priority).")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-refresh-"))
     env = {**os.environ, "ONESOURCE_HOME": str(args.root / "home"), "ONESOURCE_KEYS_DIR": str(args.root / "keys"),
@@ -52,7 +55,8 @@ def main() -> None:
         wrk_env = {**env, "IDS_FILE": str(tmp / "ids.txt"), "API_KEY": key}
         script = HERE / "wrk_persons.lua"
         t0 = time.perf_counter()
-        refresh = subprocess.Popen([*ONESOURCE, "link"], env=env, stdout=subprocess.DEVNULL,
+        refresh = subprocess.Popen(["nice", "-n", str(args.refresh_nice), *ONESOURCE, "link"], env=env,
+                                   stdout=subprocess.DEVNULL,
                                    stderr=(tmp / "refresh.log").open("w"))
         while True:
             running = refresh.poll() is None
@@ -73,7 +77,7 @@ def main() -> None:
         server.wait(timeout=30)
         store.close()
     during = [w for w in windows if w["during_refresh"]]
-    summary = {"release_before": first["release_id"], "release_after": windows[-1]["release"],
+    summary = {"refresh_nice": args.refresh_nice, "release_before": first["release_id"], "release_after": windows[-1]["release"],
                "refresh_seconds": round(refresh_seconds, 1), "windows": windows,
                "errors": sum(w["non2xx"] + w["errors"] for w in windows),
                "p99_ms_during_refresh_max": max((w["p99_ms"] for w in during), default=None),

@@ -62,6 +62,9 @@ class SimConfig(BaseModel):
     jutogai_share: float = Field(0.02, description="住登外者 among zei records")
     my_number_share: float = Field(0.93, description="juki records with a 個人番号")
     kokuho_household_share: float = Field(0.22)
+    child_allowance_claim_rate: float = Field(
+        0.85, description="households moving in with a child entitled to 児童手当 who claim it when they register "
+        "(the rest are the push-type outreach's cases); a birth is always claimed")
     businesses_per_resident: float = Field(1 / 30)
     neighbour_business_share: float = Field(0.15, description="corporations in neighbouring cities")
     vendor_share: float = Field(0.12, description="corporations registered as keiyaku vendors")

@@ -154,6 +154,12 @@ class Person:
     def age(self, on: dt.date) -> int:
         return on.year - self.birth.year - ((on.month, on.day) < (self.birth.month, self.birth.day))
 
+    def child_allowance_until(self) -> dt.date:
+        """Last day of 児童手当 for this child: 31 March of the school year in which the child turns 18 (a
+        school year runs 2 April to 1 April by birth date)."""
+        b = self.birth
+        return dt.date(b.year + (18 if (b.month, b.day) <= (4, 1) else 19), 3, 31)
+
     @property
     def address(self) -> Address | None:
         if self.household is not None:

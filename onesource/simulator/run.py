@@ -62,6 +62,22 @@ def _check_dirs(landing: Path, truth: Path) -> None:
             raise SimulationError(f"{d} is not empty: simulate into a new folder")
 
 
+def write_registry_truth(truth: Path, world: World, taxation: dict[tuple[int, str], int]) -> None:
+    """registry_truth.csv: every person registered at the end, as the world holds them (not as any system
+    wrote them): household, relation, birth (and how precisely the registry knows it), the date they became
+    a resident, and the newest fiscal year's 課税区分 (3: exempt) where the city taxes them."""
+    fy = max((y for y, _ in taxation), default=None)
+    lines = ["true_id,setai,zokugara,birth,birth_precision,became_resident,fiscal_year,taxation\n"]
+    for p in sorted(world.persons, key=lambda p: p.true_id):
+        rec = p.record
+        if p.jutogai or not p.alive or not p.resident or rec is None or rec.status != 1 or p.household is None:
+            continue
+        kubun = taxation.get((fy, p.true_id), "") if fy is not None else ""
+        lines.append(f"{p.true_id},{p.household.setai},{p.zokugara},{p.birth.isoformat()},{p.birth_prec},"
+                     f"{rec.became.isoformat()},{fy or ''},{kubun}\n")
+    (truth / "registry_truth.csv").write_text("".join(lines), encoding="utf-8", newline="")
+
+
 def simulate(landing: Path, truth: Path, config: SimConfig, keiyaku_dsn: str | None = None,
              on_step: Callable[[str], None] | None = None) -> Summary:
     """Write a landing zone and its truth files; the same config gives byte-identical output."""
@@ -129,6 +145,7 @@ def simulate(landing: Path, truth: Path, config: SimConfig, keiyaku_dsn: str | N
 
     keiyaku.write(landing, keiyaku_dsn)
     out.write_truth(nz, config.model_dump(mode="json"))
+    write_registry_truth(out.truth_dir, world, zei.taxation)
     step("truth and manifest")
 
     summary = Summary(config.residents, len(world.persons), len(world.businesses), config.days, len(out.files))

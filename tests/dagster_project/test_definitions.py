@@ -44,8 +44,14 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
     for expected in ("staging/juki/residents", "staging/keiyaku/vendors", "identity/person/records",
                      "identity/person/membership", "identity/business/membership", "marts/core/dim_person",
                      "marts/kpi/dx_kpi_monthly", "marts/departments/nursery_waiting_list", "opendata/city/files",
-                     "dashboards/city/pages"):
+                     "dashboards/city/pages", "products/kosodate_shien/child_allowance_outreach",
+                     "products/shiminzei/exempt_household_benefit_outreach"):
         assert expected in keys, expected
+    # the outreach lists are refreshed daily: the release (the end of every refresh) waits for them
+    release = "serving/api/release"
+    for outreach in ("products/kosodate_shien/child_allowance_outreach",
+                     "products/shiminzei/exempt_household_benefit_outreach"):
+        assert dg.AssetKey(outreach.split("/")) in graph.get(dg.AssetKey(release.split("/"))).parent_keys
     for key in keys:
         node = graph.get(dg.AssetKey(key.split("/")))
         if node.is_materializable:

@@ -70,7 +70,8 @@ class MadoguchiWriter:
             code = code[:-1]
             if code in ("B01", "B02") and hh is not None and hh.kokuho:
                 out.append(code)
-            elif code == "C01" and any(m.age(ev.date) < 15 for m in ev.persons):
+            elif code == "C01" and any(m.birth <= ev.date <= m.child_allowance_until() for m in ev.persons) \
+                    and self.rng.random() < self.world.config.child_allowance_claim_rate:
                 out.append(code)
             elif code == "A12" and self.rng.random() < 0.4:
                 out.append(code)

@@ -73,6 +73,7 @@ class ZeiWriter:
         self.world, self.nz, self.out = world, nz, out
         self.rng = random.Random(stable_seed(world.config.seed, SYSTEM))
         self.fy_rows: dict[int, dict[str, tuple[Person, str]]] = {}
+        self.taxation: dict[tuple[int, str], int] = {}  # (fiscal year, true id) -> 課税区分 last written (truth)
 
     def _on_jan1(self, fy: int) -> list[tuple[Person, str, Address, int]]:
         """(person, 宛名番号, address, surname index) of everyone the city taxes for fiscal year ``fy``."""
@@ -98,6 +99,7 @@ class ZeiWriter:
         deps = sum(1 for m in (p.household.members if p.household else []) if m.age(dt.date(fy, 1, 1)) < 16) \
             if p.zokugara == "世帯主" else 0
         shotokuwari, kintowari, kubun = tax(income, deps)
+        self.taxation[(fy, p.true_id)] = kubun
         name = person_name(nz, p, sur, sep="　")
         if p.gaiji_pos is not None and self.rng.random() < 0.5:
             name = name[: p.gaiji_pos] + "〓" + name[p.gaiji_pos + 1:]
