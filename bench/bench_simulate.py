@@ -11,6 +11,8 @@ in under 5 minutes and under 4 GB.
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
 import json
 import resource
 import shutil
@@ -21,6 +23,29 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+from onesource.simulator.config import SimConfig  # noqa: E402
+from onesource.simulator.world import age_structure  # noqa: E402
+
+
+def structure(registry: Path, on: dt.date) -> dict:
+    """The simulated registry's age structure on its last day next to the published one the simulator is
+    calibrated to (onesource/simulator/data/ichikawa_age_structure.csv), and persons per household."""
+    ages, households = [], set()
+    with registry.open(encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            b = dt.date.fromisoformat(r["birth"])
+            ages.append(on.year - b.year - ((on.month, on.day) < (b.month, b.day)))
+            households.add(r["setai"])
+    n = len(ages)
+    bands = age_structure()
+    simulated = {f"{lo}-{hi}": round(sum(lo <= a <= hi for a in ages) / n, 4) for lo, hi, _, _ in bands}
+    published = {f"{lo}-{hi}": round(s, 4) for lo, hi, s, _ in bands}
+    broad = {name: (round(sum(lo <= a <= hi for a in ages) / n, 4),
+                    round(sum(s for b0, b1, s, _ in bands if lo <= b0 and b1 <= hi), 4))
+             for name, lo, hi in (("0-14", 0, 14), ("15-64", 15, 64), ("65+", 65, 104))}
+    return {"residents": n, "persons_per_household": round(n / len(households), 2), "broad_simulated_published": broad,
+            "bands_simulated": simulated, "bands_published": published}
 
 
 def run(residents: int, days: int, seed: int) -> dict:
@@ -37,7 +62,8 @@ def run(residents: int, days: int, seed: int) -> dict:
     size = sum(p.stat().st_size for p in (work / "landing").rglob("*") if p.is_file())
     out = {"residents": residents, "days": days, "wall_s": round(wall, 1),
            "peak_rss_mb": round(max(peak_kb, before) / 1024), "landing_mb": round(size / 2**20, 1),
-           "summary": res.stdout.strip().splitlines()[-1]}
+           "summary": res.stdout.strip().splitlines()[-1],
+           "structure": structure(work / "truth" / "registry_truth.csv", SimConfig().start + dt.timedelta(days=days))}
     shutil.rmtree(work)
     return out
 
@@ -54,6 +80,12 @@ def main() -> None:
         results.append(r)
         print(f"simulate {r['residents']:>7,} residents, {r['days']} days: {r['wall_s']:>7.1f} s wall, "
               f"{r['peak_rss_mb']:>6,} MB peak RSS, {r['landing_mb']:>7.1f} MB landing zone", flush=True)
+        st = r["structure"]
+        print("  age structure simulated / published (Ichikawa): " + ", ".join(
+            f"{k} {v[0]:.1%} / {v[1]:.1%}" for k, v in st["broad_simulated_published"].items())
+            + f"; {st['persons_per_household']} persons per household", flush=True)
+        print("  5-year bands: " + " ".join(f"{k} {v:.1%}/{st['bands_published'][k]:.1%}"
+                                             for k, v in st["bands_simulated"].items()), flush=True)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "simulate.json").write_text(json.dumps(results, indent=1) + "\n")
 

@@ -9,8 +9,11 @@ business registrations, changes, closures and mergers). The systems in
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
 import random
+from importlib import resources
 
 import numpy as np
 
@@ -43,6 +46,48 @@ ANNUAL = {
     "marriage": 2500, "split": 600, "corp_new": 800, "corp_rename": 300, "corp_move": 700,
     "corp_close": 500, "corp_merge": 40,
 }
+
+
+@functools.cache
+def age_structure() -> tuple[tuple[int, int, float, float], ...]:
+    """(first age, last age, share of residents, share of men) per band, from the simulator's data folder
+    (ichikawa_age_structure.csv, with its sources)."""
+    text = resources.files("onesource.simulator").joinpath("data/ichikawa_age_structure.csv").read_text("utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
+    return tuple((int(r["band_start"]), int(r["band_end"]), float(r["share_pct"]) / 100, float(r["male_share"]))
+                 for r in rows)
+
+
+class AgeQuota:
+    """Ages drawn so that the whole initial population matches the city's age structure: every draw takes a
+    single year of age, within the range a household role allows, in proportion to what is left of that
+    age's quota (the published share times the city's size); an exhausted range falls back to the shares."""
+
+    def __init__(self, residents: int, rng: random.Random) -> None:
+        self.rng = rng
+        self.share = [0.0] * 105
+        self.male = [0.5] * 105
+        for lo, hi, share, male in age_structure():
+            for age in range(lo, hi + 1):
+                self.share[age], self.male[age] = share / (hi - lo + 1), male
+        self.left = [s * residents for s in self.share]
+
+    def draw(self, lo: int, hi: int) -> int:
+        ages = range(max(0, lo), min(104, hi) + 1)
+        weights = [max(self.left[a], 0.0) for a in ages]
+        if sum(weights) <= 0:
+            weights = [self.share[a] for a in ages]
+        age = self.rng.choices(ages, weights)[0]
+        self.left[age] -= 1
+        return age
+
+    def take(self, age: int) -> int:
+        """Count an age chosen otherwise (a spouse near the head's age) against its quota."""
+        self.left[min(max(age, 0), 104)] -= 1
+        return age
+
+    def sex(self, age: int) -> int:
+        return 1 if self.rng.random() < self.male[min(max(age, 0), 104)] else 2
 
 
 class World(DailyEvents):
@@ -184,6 +229,7 @@ class World(DailyEvents):
     # --- the initial city ---------------------------------------------------------------------------
     def build(self) -> None:
         target = self.config.residents
+        self._ages = AgeQuota(target, random.Random(stable_seed(self.config.seed, "ages")))
         n = 0
         while n < target:
             n += self._initial_household(target - n)
@@ -203,19 +249,23 @@ class World(DailyEvents):
 
     def _initial_household(self, room: int) -> int:
         rng = self.rng
-        kind = rng.choices(["single", "couple", "family", "single_parent", "three_gen"], [38, 20, 26, 8, 8])[0]
+        ages = self._ages
+        # household types in the proportions of a commuter city near Tokyo (about half single-person
+        # households, about 1.9-2.0 persons per household); the ages come from the city's age structure
+        kind = rng.choices(["single", "couple", "family", "single_parent", "three_gen"], [55, 16, 20, 5, 4])[0]
         hh = self.new_household()
         members: list[tuple[Person, str]] = []
         if kind == "single":
-            age = rng.choice((rng.randint(20, 39), rng.randint(20, 39), rng.randint(40, 64), rng.randint(65, 96)))
-            members.append((self.new_person(rng.randint(1, 2), age), "世帯主"))
+            age = ages.draw(18, 104)
+            members.append((self.new_person(ages.sex(age), age), "世帯主"))
         else:
-            if kind == "three_gen":
-                head_age = rng.randint(35, 60)
-            elif kind == "couple":
-                head_age = rng.randint(25, 88)
+            # children first, then parents of a fitting age (20 to 45 years older than the eldest child)
+            kids = sorted((ages.draw(0, 34) for _ in range(rng.choices((1, 2, 3), (45, 42, 13))[0])), reverse=True) \
+                if kind in ("family", "single_parent", "three_gen") else []
+            if kind == "couple":
+                head_age = ages.draw(24, 100)
             else:
-                head_age = rng.randint(26, 56)
+                head_age = ages.draw(max(24, kids[0] + 20), min(104, kids[0] + 45))
             if kind == "single_parent":
                 parent = self.new_person(2 if rng.random() < 0.85 else 1, head_age)
                 members.append((parent, "世帯主"))
@@ -223,17 +273,16 @@ class World(DailyEvents):
             else:
                 head_sex = 1 if rng.random() < 0.9 else 2
                 head = self.new_person(head_sex, head_age)
-                spouse = self.new_person(3 - head_sex, max(18, head_age + rng.randint(-6, 4)), sur=head.sur)
+                spouse_age = ages.take(max(18, head_age + rng.randint(-6, 4)))
+                spouse = self.new_person(3 - head_sex, spouse_age, sur=head.sur)
                 self._married_past(spouse, head_age)
                 members += [(head, "世帯主"), (spouse, ("妻" if head_sex == 1 else "夫") + ("(未届)" if rng.random() < 0.02 else ""))]
                 sur = head.sur
-            if kind in ("family", "single_parent", "three_gen"):
-                for _ in range(rng.choices((1, 2, 3), (45, 42, 13))[0]):
-                    child_age = rng.randint(0, max(0, min(24, head_age - 24)))
-                    members.append((self.new_person(rng.randint(1, 2), child_age, sur=sur), "子"))
+            for child_age in kids:
+                members.append((self.new_person(rng.randint(1, 2), child_age, sur=sur), "子"))
             if kind == "three_gen":
                 for sex, z in rng.sample([(1, "父"), (2, "母")], rng.randint(1, 2)):
-                    members.append((self.new_person(sex, head_age + rng.randint(24, 34), sur=sur), z))
+                    members.append((self.new_person(sex, ages.draw(head_age + 22, 104), sur=sur), z))
         for p, z in members:
             became = max(p.birth, self._past(25))
             self.register(p, hh, z, became, "03" if became == p.birth else "01", self._stamp(became))
