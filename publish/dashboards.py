@@ -102,6 +102,7 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> str:
 def dx_kpi_page(con: duckdb.DuckDBPyConnection) -> str:
     rows = con.execute(f"select month, office, one_stop_rate, once_only_rate, online_share, median_lead_time_hours "
                        f"from {L}.marts.mart_dx_kpi_monthly order by month, office").fetchall()
+    rows = [(r[0], r[1] or "拠点不明", *r[2:]) for r in rows]  # a procedure logged without its 拠点
     offices = sorted({r[1] for r in rows})
     months = sorted({r[0] for r in rows})
     charts = []

@@ -112,3 +112,26 @@ def test_pages_fit_a_narrow_window_and_print(pages, name, tmp_path):
     with open(pdf, "rb") as f:
         data = f.read()
     assert data.startswith(b"%PDF") and len(data) > 20_000
+
+
+def test_a_procedure_without_its_office_does_not_break_the_kpi_page():
+    """A flagged field (拠点 empty in the log) reaches the KPI mart as a null office: the page still renders."""
+    import datetime as dt
+
+    import duckdb
+
+    from publish.dashboards import dx_kpi_page
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as lake")
+    con.execute("create schema lake.marts")
+    con.execute("create table lake.marts.mart_dx_kpi_monthly (month date, office varchar, one_stop_rate double, "
+                "once_only_rate double, online_share double, median_lead_time_hours double)")
+    con.execute("insert into lake.marts.mart_dx_kpi_monthly values (date '2026-09-01', '本庁舎', 0.8, 0.5, 0.3, 1.0), "
+                "(date '2026-10-01', null, 0.7, 0.4, 0.2, 2.0)")
+    con.execute("create table lake.marts.mart_dx_milestones (month date, milestone varchar, value double, "
+                "target double, status varchar, is_latest boolean)")
+    con.execute("insert into lake.marts.mart_dx_milestones values (date '2026-10-01', 'ワンストップ', 0.75, 0.8, "
+                "'in_progress', true)")
+    page = dx_kpi_page(con)
+    assert "拠点不明" in page and "2026年10月" in page and dt.date(2026, 10, 1)
