@@ -43,7 +43,7 @@ SUPPRESSED = "X"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 BANDS = [f"{a}-{a + 4}歳" for a in range(0, 85, 5)] + ["85歳以上"]
 SEXES = ("男性", "女性")
-MIN_AREA_RESIDENTS = 100  # a 丁目 below this is merged with a neighbouring 丁目 (policy: README, open data)
+MIN_AREA_RESIDENTS = 300  # a 丁目 below this is merged with a neighbouring 丁目 (policy: README, open data)
 MAX_SMALL_CELL = 9  # cells of 1..9 persons or households are suppressed
 POPULATION_HEADER = ["都道府県コード又は市区町村コード", "地域コード", "都道府県名", "市区町村名", "調査年月日", "地域名",
                      "総人口", "男性", "女性", *[f"{b}の{s}" for b in BANDS for s in SEXES], "世帯数", "備考"]
