@@ -50,7 +50,7 @@ def secured(tmp_path_factory, city):
         # a table's files by ctid ranges: the audit must read that form, so every test here meets it
         with psycopg.connect(admin, autocommit=True) as pg:
             pg.execute("analyze")
-        passwords = {r: enforce.issue_credentials(admin, r) for r in ("hoiku", "analyst")}
+        passwords = {r: enforce.issue_credentials(admin, r) for r in ("hoiku", "analyst", "kosodate_shien")}
         yield admin, settings, counts, passwords
 
 
@@ -345,8 +345,9 @@ def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     assert embedded.returncode == 2 and "single-operator mode" in embedded.stderr
 
 
-def test_the_notebooks_run_as_the_analysts_role(secured, tmp_path, monkeypatch):
-    """The analyst notebooks, run with the analysts' own credentials: they need nothing their role lacks."""
+def test_the_notebooks_run_as_their_roles(secured, tmp_path, monkeypatch):
+    """Every notebook, run with the credentials of the role it names (the analysts' or a department's): it
+    needs nothing its role lacks, and the audit shows it read only that role's tables."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -355,13 +356,20 @@ def test_the_notebooks_run_as_the_analysts_role(secured, tmp_path, monkeypatch):
     admin, settings, _counts, passwords = secured
     monkeypatch.setenv("ONESOURCE_HOME", str(settings.home))
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(settings.keys_dir))
-    monkeypatch.setenv("ONESOURCE_CATALOG_DSN", _as(admin, "analyst", passwords["analyst"]))
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    roles = set()
     for path in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        role = nb.metadata.get("onesource", {}).get("role", "analyst")
+        roles.add(role)
+        monkeypatch.setenv("ONESOURCE_CATALOG_DSN", _as(admin, role, passwords[role]))
         NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                   if o.get("output_type") == "error"]
         assert not errors, (path.name, errors[:1])
+    assert roles == {"analyst", "kosodate_shien"}
     read = {r.table for r in _audited(admin, "analyst", since, "analysis.persons") if r.what == "read"}
     assert read and read <= {"analysis.persons", "analysis.households"}, read
+    outreach = "product_kosodate_shien.child_allowance_outreach"
+    read = {r.table for r in _audited(admin, "kosodate_shien", since, outreach) if r.what == "read"}
+    assert read == {outreach}, read
