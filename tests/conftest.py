@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from onesource.simulator import SimConfig, simulate
+from onesource.simulator.config import NoiseRates
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # the shared spec: only its conformance check reads it
@@ -21,7 +22,8 @@ SHARED = REPO.parent / "shared"  # the shared spec: only its conformance check r
 EXAMPLES = REPO / "tests" / "fixtures" / "examples"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-SMALL_CITY = SimConfig(residents=4000, days=6, seed=7, min_daily_events=2.0)
+# re-sends are rare per delivery (3%): the small city sends more of them, so that every test city has some
+SMALL_CITY = SimConfig(residents=4000, days=6, seed=7, min_daily_events=2.0, noise=NoiseRates(resend=0.2))
 
 
 class City:

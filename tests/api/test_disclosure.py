@@ -167,8 +167,14 @@ def test_open_data_and_catalog_need_no_credentials(api):
     urls = [d["dcat:downloadURL"]["@id"] for ds in cat.json()["dcat:dataset"] for d in ds["dcat:distribution"]]
     assert urls
     for url in urls:
-        r = api.http.get(f"/v1/opendata/files/{url.rsplit('/', 1)[-1]}")
-        assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+        name = url.rsplit("/", 1)[-1]
+        r = api.http.get(f"/v1/opendata/files/{name}")
+        assert r.status_code == 200
+        if name.endswith("_sjis.csv"):  # the Shift_JIS copy, labelled as such
+            assert r.headers["content-type"] == "text/csv; charset=shift_jis" and r.content.decode("cp932")
+        else:
+            assert r.headers["content-type"] == "text/csv; charset=utf-8" and r.content.startswith("\ufeff".encode())
+    assert any(u.endswith("_sjis.csv") for u in urls)
     assert api.http.get("/v1/purposes").status_code == 200
     assert {p["id"] for p in api.http.get("/v1/procedures").json()} >= {"jidou_teate_nintei_seikyu"}
 
