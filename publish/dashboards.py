@@ -37,12 +37,17 @@ td,th{{border:1px solid #ccc;padding:4px 10px}} .note{{color:#666;font-size:12px
 <script>
 /* after plotly has drawn: how many data points each chart shows (read by the browser test and by people) */
 window.addEventListener("load", () => setTimeout(() => {{
+  /* draw every chart at the width the page gives it (a narrow window, a printed page) */
+  if (window.Plotly) document.querySelectorAll(".js-plotly-plot").forEach(d => Plotly.Plots.resize(d));
+}}, 100));
+window.addEventListener("load", () => setTimeout(() => {{
   document.querySelectorAll(".chart").forEach(c => {{
     c.dataset.drawn = c.querySelectorAll(".point").length;
     c.dataset.svg = c.querySelectorAll(".main-svg").length;
   }});
-  /* does the page fit the window (a narrow window scrolls down, never sideways) */
-  document.body.dataset.overflow = document.documentElement.scrollWidth > window.innerWidth + 1 ? "yes" : "no";
+  /* does the page fit the window (a narrow window scrolls down, never sideways), each chart included */
+  const wide = [...document.querySelectorAll(".main-svg")].some(s => s.getBoundingClientRect().right > window.innerWidth + 1);
+  document.body.dataset.overflow = wide || document.documentElement.scrollWidth > window.innerWidth + 1 ? "yes" : "no";
   document.body.dataset.rendered = "yes";
 }}, 500));
 </script>
