@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -103,8 +104,11 @@ def consenting_client(store, consents: int, ids_file: Path) -> tuple[list[str], 
 
 
 def start_server(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """`onesource serve` (one worker) on a free port, once it serves a release; returns (process, base URL)."""
+    """`onesource serve` (one worker) on a free port, once it serves a release; returns (process, base URL).
+    A benchmark stopped by a signal still stops its server: SIGTERM unwinds through the callers' ``finally``."""
     import httpx
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     port = free_port()
     # the load comes from one address, as through the city's gateway: the per-address limit (before any
