@@ -117,13 +117,17 @@ def start_server(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen([*ONESOURCE, "serve", "--port", str(port)], env=env, stdout=log.open("w"),
                               stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/v1/status").json().get("release"):
-                return server, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/v1/status").json().get("release"):
+                    return server, base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    except BaseException:  # stopped while the server was starting: stop it too
+        server.kill()
+        raise
     server.kill()
     sys.exit(f"the API did not start: {log.read_text()[-2000:]}")
 
