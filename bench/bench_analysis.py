@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -65,21 +66,32 @@ def simulate_and_build(residents: int, root: Path, env: dict) -> None:
                    check=True, capture_output=True)
 
 
+def cities(home: Path | None, residents: list[int], prefix: str) -> Iterator[tuple[str, dict, Path]]:
+    """(name, environment, landing zone) of each city to measure: a home built before (``home``, with its
+    keys and landing beside it, as bench_city.py --keep leaves them), or each size simulated and built."""
+    def env_for(home_dir: Path, keys: Path) -> dict:
+        env = {**os.environ, "ONESOURCE_HOME": str(home_dir), "ONESOURCE_KEYS_DIR": str(keys)}
+        env.pop("ONESOURCE_CATALOG_DSN", None)
+        return env
+
+    if home is not None:
+        yield "home", env_for(home, home.parent / "keys"), home.parent / "landing"
+        return
+    for n in residents:
+        root = Path(tempfile.mkdtemp(prefix=prefix))
+        env = env_for(root / "home", root / "keys")
+        simulate_and_build(n, root, env)
+        yield str(n), env, root / "landing"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--residents", type=int, nargs="+", default=[50_000])
     ap.add_argument("--home", type=Path, help="Measure a home built before instead of simulating.")
     args = ap.parse_args()
     results = {}
-    cities = [("home", None)] if args.home else [(str(n), n) for n in args.residents]
-    for name, residents in cities:
-        root = Path(tempfile.mkdtemp(prefix="bench-analysis-"))
-        env = {**os.environ, "ONESOURCE_HOME": str(args.home or root / "home"),
-               "ONESOURCE_KEYS_DIR": str((args.home.parent / "keys") if args.home else root / "keys")}
-        env.pop("ONESOURCE_CATALOG_DSN", None)
-        if residents:
-            simulate_and_build(residents, root, env)
-        results[name] = measure(env, args.home.parent / "landing" if args.home else root / "landing")
+    for name, env, landing in cities(args.home, args.residents, "bench-analysis-"):
+        results[name] = measure(env, landing)
         r = results[name]
         print(f"{name:>8}: {r['placed']:,} of {r['registry_persons']:,} persons placed ({r['withheld']:,} withheld), "
               f"k {r['k_smallest_cell']} over {r['cells']:,} cells, 丁目 kept for {r['chome_share']:.1%} "

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_analysis import simulate_and_build  # noqa: E402
+from bench_analysis import cities  # noqa: E402
 
 MEASURE = """
 import json, time
@@ -59,14 +57,7 @@ def main() -> None:
     ap.add_argument("--home", type=Path, help="Measure a home built before instead of simulating.")
     args = ap.parse_args()
     results = {}
-    cities = [("home", None)] if args.home else [(str(n), n) for n in args.residents]
-    for name, residents in cities:
-        root = Path(tempfile.mkdtemp(prefix="bench-opendata-"))
-        env = {**os.environ, "ONESOURCE_HOME": str(args.home or root / "home"),
-               "ONESOURCE_KEYS_DIR": str((args.home.parent / "keys") if args.home else root / "keys")}
-        env.pop("ONESOURCE_CATALOG_DSN", None)
-        if residents:
-            simulate_and_build(residents, root, env)
+    for name, env, _landing in cities(args.home, args.residents, "bench-opendata-"):
         results[name] = r = measure(env)
         p, o = r["policy"], r["cell_suppression_only"]
         print(f"{name:>8}: {r['residents']:,} residents in {r['areas']} areas -> {p['rows']} rows "

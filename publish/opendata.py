@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -72,8 +73,13 @@ def area_code(town: str, chome: int, official: dict[str, str] | None = None, nam
     appended, so codes never move) and the 丁目 (2 digits; 00 for the 町 as a whole or a 町 without 丁目)."""
     if official and name in official:
         return official[name]
-    number = {t.name: i for i, t in enumerate(load_towns(), start=1)}.get(town)
+    number = _town_numbers().get(town)
     return f"{number:04d}{chome:02d}" if number is not None else f"9999{chome:02d}"
+
+
+@functools.cache
+def _town_numbers() -> dict[str, int]:
+    return {t.name: i for i, t in enumerate(load_towns(), start=1)}
 
 
 def read_area_codes(path: Path | None) -> dict[str, str]:

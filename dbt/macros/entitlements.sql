@@ -6,3 +6,11 @@
                                     when {{ month_col }} < 4 or ({{ month_col }} = 4 and {{ day_col }} = 1) then 18
                                     else 19 end, 3, 31)
 {%- endmacro %}
+
+{#- The current households with their addressee (the head of household: person id and name), address, town
+    and size, as an outreach list names them. Use as a relation: join {{ addressed_households() }} h. -#}
+{% macro addressed_households() -%}
+    (select h.household_id, h.head_person_id, head.name as head_name, h.address, h.town, h.members
+     from {{ ref('dim_household') }} h
+     left join {{ ref('dim_person') }} head on head.person_id = h.head_person_id)
+{%- endmacro %}

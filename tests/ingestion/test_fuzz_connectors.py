@@ -118,11 +118,16 @@ def test_csv_connectors_account_for_every_record(system, tmp_path):
     lambda b: b.replace(b"\n", b" ").replace(b"\r", b" "))), min_size=1, max_size=25))
 @FUZZ
 def test_fixed_width_accounts_for_every_record(tmp_path, records):
-    table = _table("zei")
-    path = tmp_path / "f.dat"
-    path.write_bytes(b"".join(r + b"\r\n" for r in records))
-    read = reader_for("fixed_width")(path, table, "fuzz/f.dat")
-    _account(table, read, list(range(1, len(records) + 1)))
+    _account_lines(tmp_path, "zei", "fixed_width", "f.dat", records, b"\r\n")
+
+
+def _account_lines(tmp_path, system: str, connector: str, name: str, lines: list[bytes], end: bytes) -> None:
+    """Write ``lines`` (one record each) as a file of ``system``, read it with ``connector``, account for all."""
+    table = _table(system)
+    path = tmp_path / name
+    path.write_bytes(b"".join(line + end for line in lines))
+    read = reader_for(connector)(path, table, f"fuzz/{name}")
+    _account(table, read, list(range(1, len(lines) + 1)))
 
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
@@ -153,11 +158,7 @@ def json_lines(draw):
 @given(st.lists(json_lines(), min_size=1, max_size=25))
 @FUZZ
 def test_json_lines_account_for_every_record(tmp_path, lines):
-    table = _table("kokuho")
-    path = tmp_path / "f.jsonl"
-    path.write_bytes(b"".join(line + b"\n" for line in lines))
-    read = reader_for("jsonl")(path, table, "fuzz/f.jsonl")
-    _account(table, read, list(range(1, len(lines) + 1)))
+    _account_lines(tmp_path, "kokuho", "jsonl", "f.jsonl", lines, b"\n")
 
 
 @given(st.one_of(json_lines(), st.binary(min_size=1, max_size=200).filter(lambda b: b.strip())))

@@ -89,6 +89,13 @@ def _mislinked(owner: dict, xref: list) -> set[str]:
     return wrong
 
 
+def _unexplained(registry, owner: dict, xref: list, expected: set, listed: set) -> tuple[set, set]:
+    """(households a linkage error touches, households that differ between the two sides without one)."""
+    wrong = _mislinked(owner, xref)
+    touched = {h for h, members in _households(registry).items() if any(m["true_id"] in wrong for m in members)}
+    return touched, (expected ^ listed) - touched
+
+
 def _households(registry) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for r in registry:
@@ -115,13 +122,11 @@ def test_child_allowance_outreach_equals_an_independent_count(truth, lake_side):
     assert len(expected) >= 3, "the simulated city has unclaimed households: the comparison is not vacuous"
     # every difference is a household the measured linkage errors touch (a claim made without a readable
     # 宛名番号 cannot be tied to its household; a record split or merged moves a person)
-    wrong = _mislinked(owner, lake_side["xref"])
-    touched = {h for h, members in _households(registry).items() if any(m["true_id"] in wrong for m in members)}
-    unexplained = (expected ^ listed) - touched
+    touched, unexplained = _unexplained(registry, owner, lake_side["xref"], expected, listed)
     assert not unexplained, f"{len(unexplained)} households differ without a linkage error: {sorted(unexplained)[:5]}"
     assert len(expected & listed) >= 0.8 * len(expected), (len(expected), len(listed))
     print(f"児童手当: {len(listed)} listed, {len(expected)} by the truth, {len(expected ^ listed)} differ, "
-          f"{len(touched)} households touched by {len(wrong)} mislinked persons")
+          f"{len(touched)} households touched by linkage errors")
     for _household, event, event_date, due, reason, data_date in lake_side["allowance_rows"]:
         assert event in ("出生", "転入") and due == event_date + dt.timedelta(days=15) and data_date == as_of
         assert "児童手当認定請求なし" in reason and event_date.isoformat() in reason
@@ -136,9 +141,7 @@ def test_exempt_household_outreach_equals_an_independent_count(truth, lake_side)
             expected.add(household)
     listed = lake_side["exempt"]
     assert len(expected) >= 20, "exempt households exist in the simulated city: the comparison is not vacuous"
-    wrong = _mislinked(owner, lake_side["xref"])
-    touched = {h for h, members in _households(registry).items() if any(m["true_id"] in wrong for m in members)}
-    unexplained = (expected ^ listed) - touched
+    touched, unexplained = _unexplained(registry, owner, lake_side["xref"], expected, listed)
     assert len(unexplained) <= 0.01 * len(expected), sorted(unexplained)[:5]
     print(f"非課税世帯: {len(listed)} listed, {len(expected)} by the truth, {len(expected ^ listed)} differ, "
           f"{len(touched)} touched by linkage errors, {len(unexplained)} unexplained")

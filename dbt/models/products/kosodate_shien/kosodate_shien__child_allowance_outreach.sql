@@ -67,7 +67,7 @@ final as (
     select
         e.household_id,
         h.head_person_id,
-        head.name as head_name,
+        h.head_name,
         h.address,
         h.town,
         h.members,
@@ -81,8 +81,7 @@ final as (
         || strftime(e.event_date + 15, '%Y-%m-%d') || '）。' as reason,
         a.as_of_date as data_date
     from entitled e
-    join {{ ref('dim_household') }} h using (household_id)
-    left join {{ ref('dim_person') }} head on head.person_id = h.head_person_id
+    join {{ addressed_households() }} h using (household_id)
     cross join as_of a
     cross join log_start l
     where e.household_id not in (select household_id from claimed)

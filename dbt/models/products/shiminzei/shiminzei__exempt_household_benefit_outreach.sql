@@ -24,7 +24,7 @@ final as (
     select
         e.household_id,
         h.head_person_id,
-        head.name as head_name,
+        h.head_name,
         h.address,
         h.town,
         h.members,
@@ -34,8 +34,7 @@ final as (
         || '人）が全員非課税。' as reason,
         {{ as_of_date() }} as data_date
     from exempt e
-    join {{ ref('dim_household') }} h using (household_id)
-    left join {{ ref('dim_person') }} head on head.person_id = h.head_person_id
+    join {{ addressed_households() }} h using (household_id)
 )
 
 select * from final
