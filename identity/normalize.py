@@ -116,6 +116,10 @@ _FORMS = {  # written form -> legal form
     "有限会社": "有限会社", "(有)": "有限会社", "㈲": "有限会社", "(ユ)": "有限会社", "ユ)": "有限会社", "(ユ": "有限会社",
     "合同会社": "合同会社", "(同)": "合同会社", "合資会社": "合資会社", "(資)": "合資会社", "㈾": "合資会社",
     "合名会社": "合名会社", "(名)": "合名会社", "㈴": "合名会社",
+    "一般社団法人": "一般社団法人", "(一社)": "一般社団法人", "(社)": "一般社団法人", "(シャ)": "一般社団法人",
+    "一般財団法人": "一般財団法人", "(一財)": "一般財団法人",
+    "特定非営利活動法人": "特定非営利活動法人", "NPO法人": "特定非営利活動法人", "(特非)": "特定非営利活動法人",
+    "社会福祉法人": "社会福祉法人", "(福)": "社会福祉法人", "医療法人": "医療法人", "(医)": "医療法人",
 }
 _FORM_ORDER = sorted(_FORMS, key=len, reverse=True)
 
@@ -175,8 +179,25 @@ class Address:
             out += f"{self.ban}番地" + (str(self.go) if self.go is not None else "")
         return out
 
+    @property
+    def outside_key(self) -> str | None:
+        """Matching key of an address outside the city: 外|市区町村 and the rest, 丁目・番・号 as a hyphen chain,
+        without prefecture, spaces or what follows the numbers (千葉県船橋市本町四丁目7番9号 2F and
+        船橋市本町４－７－９ both give 外|船橋市本町4-7-9)."""
+        if self.in_city or not self.rest:
+            return None
+        s = _SPACES.sub("", self.rest)
+        s = _PREFECTURES.sub("", s)
+        s = re.sub(r"([〇一二三四五六七八九十]+)丁目", lambda m: f"{_kanji_to_int(m.group(1))}丁目", s)
+        s = re.sub(r"([0-9]+)(?:丁目|番地の|番地|番|号|の)", r"\1-", s)
+        m = re.match(r"^(.*?[0-9]+(?:-[0-9]+)*)", s)
+        return f"外|{m.group(1)}" if m else None
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "key": self.key, "canonical": self.canonical}
+        return {**asdict(self), "key": self.key, "canonical": self.canonical, "outside_key": self.outside_key}
+
+
+_PREFECTURES = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}県)")
 
 
 def _kanji_number(n: int) -> str:

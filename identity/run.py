@@ -50,6 +50,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
         deterministic_edges bigint, probabilistic_links bigint, blocked_by_guard bigint, review_pairs bigint,
         clusters bigint, seconds double, link_threshold double, review_lower double, model_json varchar)""")
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists mode varchar")
+    con.execute(f"alter table {L}.identity.linkage_runs add column if not exists key_conflicts bigint")
+    con.execute(f"""create table if not exists {L}.identity.{entity}_key_conflicts (
+        unique_id varchar, key_column varchar, key_value varchar, anchor_unique_id varchar, evidence_weight double,
+        run_id varchar, detected_at timestamptz)""")
+    if _exists(con, f"{entity}_review_queue"):
+        for col in ("reason", "suspect_unique_id", "suspect_key"):
+            con.execute(f"alter table {L}.identity.{entity}_review_queue add column if not exists {col} varchar")
 
 
 def _last_model(con: duckdb.DuckDBPyConnection, entity: str) -> dict | None:
@@ -90,10 +97,10 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     replaced: list[str] | None = None
     if model:
         part = run_linkage_incremental(con, settings, spec, model, config)
-        membership, review, result = part.membership, part.review, part.result
+        membership, review, result, conflicts = part.membership, part.review, part.result, part.conflicts
         previous, replaced = part.previous, part.replaced
     else:
-        membership, review, result = run_linkage(con, settings, spec, config)
+        membership, review, conflicts, result = run_linkage(con, settings, spec, config)
         previous = {}
         if _exists(con, f"{entity}_membership"):
             previous = dict(con.execute(f"select unique_id, {entity}_id from {L}.identity.{entity}_membership"
@@ -109,6 +116,8 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     changes = [(run_id, i, previous[i], stable[i], started) for i in ids if i in previous and previous[i] != stable[i]]
     queue = review.append_column("run_id", pa.array([run_id] * review.num_rows, type=pa.string())) \
         if review.num_rows else None
+    conflicts = conflicts.append_column("run_id", pa.array([run_id] * conflicts.num_rows, type=pa.string())) \
+        .append_column("detected_at", pa.array([started] * conflicts.num_rows, type=pa.timestamp("us", tz="UTC")))
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("membership_arrow", table)
@@ -119,12 +128,23 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
             con.execute(f"delete from {L}.identity.{entity}_membership where unique_id in "
                         "(select unique_id from replaced_arrow)")
             con.execute(f"insert into {L}.identity.{entity}_membership by name select * from membership_arrow")
-            con.unregister("replaced_arrow")
         con.unregister("membership_arrow")
+        # key conflicts: a full run finds them all; an incremental one those of the records it re-clustered
+        con.register("conflicts_arrow", conflicts)
+        if replaced is None:
+            con.execute(f"delete from {L}.identity.{entity}_key_conflicts")
+        else:
+            con.execute(f"delete from {L}.identity.{entity}_key_conflicts where unique_id in "
+                        "(select unique_id from replaced_arrow)")
+            con.unregister("replaced_arrow")
+        con.execute(f"insert into {L}.identity.{entity}_key_conflicts by name select * from conflicts_arrow")
+        con.unregister("conflicts_arrow")
         if mode == "incremental" and _exists(con, f"{entity}_review_queue"):
-            # the open pairs stay; new doubtful pairs join them
+            # the open pairs stay; new doubtful pairs join them (a pair found again replaces its older row)
             if queue is not None:
                 con.register("queue_arrow", queue)
+                con.execute(f"delete from {L}.identity.{entity}_review_queue where (unique_id_l, unique_id_r) in "
+                            "(select (unique_id_l, unique_id_r) from queue_arrow)")
                 con.execute(f"insert into {L}.identity.{entity}_review_queue by name select *, 'open' as status "
                             "from queue_arrow")
                 con.unregister("queue_arrow")
@@ -140,11 +160,12 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
                     [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
         insert_rows(con, f"{L}.identity.{entity}_membership_changes",
                     ["run_id", "unique_id", "old_id", "new_id", "recorded_at"], changes)
-        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
                      result.probabilistic_links, result.blocked_by_guard, result.review_pairs, result.clusters,
                      result.seconds, config.link, config.review_lower,
-                     json.dumps(result.model, ensure_ascii=False) if mode == "full" else None, mode])
+                     json.dumps(result.model, ensure_ascii=False) if mode == "full" else None, mode,
+                     result.key_conflicts])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

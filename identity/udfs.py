@@ -22,7 +22,7 @@ from onesource.core.era import EraDateError, parse_era7, parse_free_date
 
 ADDRESS = duckdb.struct_type({"in_city": "BOOLEAN", "town": "VARCHAR", "chome": "INTEGER", "ban": "INTEGER",
                               "go": "INTEGER", "katagaki": "VARCHAR", "key": "VARCHAR", "canonical": "VARCHAR",
-                              "rest": "VARCHAR"})
+                              "rest": "VARCHAR", "outside_key": "VARCHAR"})
 COMPANY = duckdb.struct_type({"core": "VARCHAR", "form": "VARCHAR", "form_position": "VARCHAR"})
 ERA_DATE = duckdb.struct_type({"date": "DATE", "year": "INTEGER", "month": "INTEGER", "day": "INTEGER",
                                "precision": "VARCHAR"})

@@ -22,8 +22,11 @@ SHARED = REPO.parent / "shared"  # the shared spec: only its conformance check r
 EXAMPLES = REPO / "tests" / "fixtures" / "examples"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-# re-sends are rare per delivery (3%): the small city sends more of them, so that every test city has some
-SMALL_CITY = SimConfig(residents=4000, days=6, seed=7, min_daily_events=2.0, noise=NoiseRates(resend=0.2))
+# re-sends (3% per delivery) and borrowed keys (0.5-1% of the forms that carry one) are rare: the small city has
+# more of them, so that every test city has some
+SMALL_CITY = SimConfig(residents=4000, days=6, seed=7, min_daily_events=2.0,
+                       noise=NoiseRates(resend=0.2, borrowed_houjin_keiyaku=0.1, borrowed_houjin_hojokin=0.1,
+                                        borrowed_atena=0.05))
 
 
 class City:

@@ -1,8 +1,9 @@
 """Person linkage: deterministic links, then Splink trained by EM on the data itself.
 
 Why it is built this way (see ../shared/design/architecture.md):
-- 宛名番号 with a valid check digit and the 個人番号 token are the same person by
-  definition: they are deterministic edges, never scored.
+- 宛名番号 with a valid check digit, the 個人番号 token and the 法人番号 link records
+  deterministically, never by a score, unless the rest of the evidence contradicts
+  the key (a borrowed key: ``conflicts.py``); then the pair goes to review.
 - Everything else is scored by Splink. Kanji and kana of a name are one piece of
   evidence (one comparison), birth date, sex, address and phone carry the weight,
   and two *different* valid 宛名番号 are strong evidence against a match.

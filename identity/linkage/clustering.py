@@ -59,8 +59,11 @@ class _Clusters:
 
 def cluster(ids: list[str], systems: list[str], guard_values: list[str | None], spec: LinkSpec,
             deterministic: list[tuple[str, str]], scored: list[tuple[str, str, float]],
-            decisions: list[tuple[str, str, str]], config: LinkageConfig) -> tuple[dict[str, str], int, int]:
-    """Record -> cluster root: deterministic edges and reviewers' matches, then scored edges strongest first."""
+            decisions: list[tuple[str, str, str]], config: LinkageConfig,
+            conflicts: list[tuple[str, str]] = ()) -> tuple[dict[str, str], int, int]:
+    """Record -> cluster root: deterministic edges and reviewers' matches, then scored edges strongest first.
+    A reviewer's no-match and a key conflict (a record and the anchor of the key it carries) forbid a scored
+    edge to join their clusters; a reviewer's match settles a conflict."""
     guard = {i: g for i, g in zip(ids, guard_values) if g}
     unique_system = {i: s for i, s in zip(ids, systems) if s in spec.unique_per_entity}
     c = _Clusters(ids, guard, unique_system)
@@ -71,6 +74,9 @@ def cluster(ids: list[str], systems: list[str], guard_values: list[str | None], 
             c.union(a, b, guarded=False)
     for a, b, decision in decisions:
         if decision == "no_match" and a in c.parent and b in c.parent:
+            c.forbid(a, b)
+    for a, b in conflicts:
+        if a in c.parent and b in c.parent:
             c.forbid(a, b)
     linked = blocked = 0
     for a, b, p in sorted(scored, key=lambda e: (-e[2], e[0], e[1])):

@@ -97,6 +97,9 @@ def business_settings():
          "label_for_charts": "name missing", "is_null_level": True},
         {"sql_condition": "name_core_key_l = name_core_key_r", "label_for_charts": "same name without legal form",
          "tf_adjustment_column": "name_core_key"},
+        {"sql_condition": "list_contains(former_name_core_keys_l, name_core_key_r)"
+                          " or list_contains(former_name_core_keys_r, name_core_key_l)",
+         "label_for_charts": "one's name is the other's former name (NTA history)"},
         {"sql_condition": "name_kana_key_l = name_kana_key_r or name_core_key_l = name_kana_key_r"
                           " or name_kana_key_l = name_core_key_r", "label_for_charts": "same name in kana"},
         {"sql_condition": "jaro_winkler_similarity(name_core_key_l, name_core_key_r) >= 0.9",
@@ -146,12 +149,13 @@ PERSON = LinkSpec(
     em_rules=(("birth_date",), ("name_kana_key", "town")),
     settings=person_settings,
     exact_agreement=("name_key", "name_kana_key", "birth_date", "address_key"),
+    not_key_evidence=("atena", "address"),
 )
 
 BUSINESS = LinkSpec(
     entity="business", input_table="int_business_records_unioned",
-    columns=("unique_id", "source_system", "source_record_key", "houjin_bango", "name_core_key", "name_kana_key",
-             "legal_form", "address_key", "town", "phone_key"),
+    columns=("unique_id", "source_system", "source_record_key", "houjin_bango", "name_core_key",
+             "former_name_core_keys", "name_kana_key", "legal_form", "address_key", "town", "phone_key"),
     compared=("name_core_key", "name_kana_key", "legal_form", "address_key", "town", "phone_key", "houjin_bango"),
     deterministic_keys=("houjin_bango",),
     guard_key="houjin_bango",
@@ -159,4 +163,5 @@ BUSINESS = LinkSpec(
     em_rules=(("town",), ("name_core_key",)),
     settings=business_settings,
     exact_agreement=("name_core_key", "address_key"),
+    not_key_evidence=("houjin_bango",),
 )

@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 
 from identity.linkage.clustering import cluster
+from identity.linkage.conflicts import KeyConflict, vet_key_edges
 from identity.linkage.edges import (
-    deterministic_edges,
     exact_edges,
     read_decisions,
     to_arrow,
@@ -23,51 +23,72 @@ from onesource.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def train_and_predict(work: duckdb.DuckDBPyConnection, spec: LinkSpec, config: LinkageConfig):
-    """Train on table ``link_input`` of ``work`` by EM (no labels); return (linker, predictions)."""
+def train(work: duckdb.DuckDBPyConnection, spec: LinkSpec, config: LinkageConfig):
+    """Train on table ``link_input`` of ``work`` by EM (no labels); return (linker, model as JSON)."""
     from splink import DuckDBAPI, Linker, block_on
 
-    db_api = DuckDBAPI(connection=work)
-    df = db_api.register("link_input")
-    linker = Linker(df, spec.settings(), log_level=logging.ERROR)
+    linker = Linker(DuckDBAPI(connection=work).register("link_input"), spec.settings(), log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
         [block_on(k) for k in spec.deterministic_keys], recall=0.6)
     linker.training.estimate_u_using_random_sampling(max_pairs=config.max_pairs_u, seed=42)
     for rule in spec.em_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
-    predictions = linker.inference.predict(threshold_match_probability=config.review_lower)
-    return linker, predictions
+    return linker, json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
+
+
+def scoring_linker(work: duckdb.DuckDBPyConnection, model: dict):
+    """A linker that scores ``link_input`` as it is now with a trained model (its own cache: a table changed
+    since training is read afresh); returns (linker, db_api)."""
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(connection=work)
+    linker = Linker(db_api.register("link_input"), model, log_level=logging.ERROR)
+    for comparison in model.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            if level.get("tf_adjustment_column"):
+                linker.table_management.compute_tf_table(level["tf_adjustment_column"])
+    return linker, db_api
+
+
+def drop_suspect_keys(work: duckdb.DuckDBPyConnection, conflicts: list[KeyConflict]) -> None:
+    """A key in conflict is no evidence for or against anything: it is dropped from the records to score."""
+    for column in sorted({c.key_column for c in conflicts}):
+        ids = [c.unique_id for c in conflicts if c.key_column == column]
+        work.execute(f"update link_input set {column} = null where unique_id in (select unnest(?))", [ids])
 
 
 def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
-                config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, LinkageResult]:
+                config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, pa.Table, LinkageResult]:
     """Link the records of ``lake.identity.<spec.input_table>``; nothing is written to the lake here.
 
-    Returns (membership: one row per record with its cluster root, review-queue pairs, figures).
+    Returns (membership: one row per record with its cluster root, review-queue pairs, key conflicts, figures).
     """
     config = config or LinkageConfig()
     t0 = time.perf_counter()
     records, work = load_records(lake_con, settings, spec)
     decisions = read_decisions(lake_con, spec.entity)
     ids = records.column("unique_id").to_pylist()
-    det = deterministic_edges(work, spec.deterministic_keys)
     n_input = work.execute("select count(*) from link_input").fetchone()[0]
     pred_rows: list[tuple] = []
     linker = predictions = None
+    model: dict = {}
     if n_input >= 2:
-        linker, predictions = train_and_predict(work, spec, config)
+        linker, model = train(work, spec, config)
+    det, conflicts = vet_key_edges(work, spec, model, config)
+    if model:
+        drop_suspect_keys(work, conflicts)
+        predictions = scoring_linker(work, model)[0].inference.predict(
+            threshold_match_probability=config.review_lower)
         pred_rows = work.execute(f"select unique_id_l, unique_id_r, match_probability from "
                                  f"{predictions.physical_name}").fetchall()
     pred_rows += exact_edges(work, spec)
     roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
-                                     records.column(spec.guard_key).to_pylist(), spec, det, pred_rows, decisions,
-                                     config)
+                                     guard_values(records, spec, conflicts), spec, det, pred_rows, decisions,
+                                     config, [(c.unique_id, c.anchor) for c in conflicts])
     review = review_queue(work, [predictions.physical_name] if predictions is not None else [], spec, config,
-                           decisions, roots)
-    model: dict = {}
+                           decisions, roots, conflicts)
     chart_path = None
     if linker is not None:
-        model = json.loads(json.dumps(linker.misc.save_model_to_json(), default=str))
         out = settings.home / "identity" / "models"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{spec.entity}_model.json").write_text(json.dumps(model, ensure_ascii=False, indent=1))
@@ -81,9 +102,25 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
     result = LinkageResult(records=records.num_rows, scored_pairs=len(pred_rows), deterministic_edges=len(det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
                            clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
-                           model=model, chart_path=chart_path)
+                           model=model, chart_path=chart_path, key_conflicts=len(conflicts))
     work.close()
-    return membership, review, result
+    return membership, review, conflicts_table(conflicts), result
+
+
+def guard_values(records: pa.Table, spec: LinkSpec, conflicts: list[KeyConflict]) -> list[str | None]:
+    """Each record's guard value; none for a record whose guard key is in conflict (it is someone else's: it may
+    neither hold the record away from its own entity nor pull it to the key's owner)."""
+    suspect = {c.unique_id for c in conflicts if c.key_column == spec.guard_key}
+    return [None if i in suspect else g for i, g in zip(records.column("unique_id").to_pylist(),
+                                                        records.column(spec.guard_key).to_pylist())]
+
+
+def conflicts_table(conflicts: list[KeyConflict]) -> pa.Table:
+    return pa.table({"unique_id": pa.array([c.unique_id for c in conflicts], type=pa.string()),
+                     "key_column": pa.array([c.key_column for c in conflicts], type=pa.string()),
+                     "key_value": pa.array([c.key_value for c in conflicts], type=pa.string()),
+                     "anchor_unique_id": pa.array([c.anchor for c in conflicts], type=pa.string()),
+                     "evidence_weight": pa.array([c.evidence_weight for c in conflicts], type=pa.float64())})
 
 
 def load_records(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec

@@ -11,13 +11,20 @@ import duckdb
 import pyarrow as pa
 
 from identity.linkage.clustering import cluster
+from identity.linkage.conflicts import read_conflicts, vet_key_edges
 from identity.linkage.edges import (
-    deterministic_edges,
     exact_edges,
     read_decisions,
     to_arrow,
 )
-from identity.linkage.full import load_records, membership_table
+from identity.linkage.full import (
+    conflicts_table,
+    drop_suspect_keys,
+    guard_values,
+    load_records,
+    membership_table,
+    scoring_linker,
+)
 from identity.linkage.review import review_queue
 from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
 from onesource.core.settings import Settings
@@ -34,6 +41,7 @@ class IncrementalLinkage:
     replaced: list[str]  # unique_ids whose membership rows the run replaces (re-clustered or gone)
     review: pa.Table
     result: LinkageResult
+    conflicts: pa.Table  # the key conflicts of the re-clustered records
 
 
 def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec, model: dict,
@@ -48,8 +56,6 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
     (with all their members, so the guard and the id claims see the whole cluster); every other record
     keeps its membership row as it is. A periodic full run re-trains and re-clusters everything.
     """
-    from splink import DuckDBAPI, Linker
-
     config = config or LinkageConfig()
     t0 = time.perf_counter()
     entity = spec.entity
@@ -62,23 +68,20 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
                     where p.unique_id is null or p.fingerprint is distinct from r.fingerprint""")
     n_fresh = work.execute("select count(*) from fresh").fetchone()[0]
     decisions = read_decisions(lake_con, entity)
-    new_det = deterministic_edges(work, spec.deterministic_keys, touched_by="fresh") if n_fresh else []
+    new_det, conflicts = vet_key_edges(work, spec, model, config, touched_by="fresh") if n_fresh else ([], [])
+    vetted = {u for e in new_det for u in e} | {u for c in conflicts for u in (c.unique_id, c.anchor)}
+    # conflicts found by earlier runs in groups no fresh record touches still hold
+    conflicts += [c for c in read_conflicts(lake_con, entity) if c.unique_id not in vetted]
     scored: list[tuple] = []
     tables: list[str] = []
+    drop_suspect_keys(work, conflicts)
     n_fresh_input = work.execute("select count(*) from link_input where unique_id in (select unique_id from fresh)"
                                  ).fetchone()[0]
     if n_fresh_input:
         fresh_rows = "unique_id in (select unique_id from fresh)"
         work.execute(f"create table link_new as select * from link_input where {fresh_rows}")
         work.execute(f"create table link_old as select * from link_input where not ({fresh_rows})")
-        db_api = DuckDBAPI(connection=work)
-        all_df = db_api.register("link_input")
-        linker = Linker(all_df, model, log_level=logging.ERROR)
-        for comparison in model.get("comparisons", []):
-            for level in comparison.get("comparison_levels", []):
-                col = level.get("tf_adjustment_column")
-                if col:
-                    linker.table_management.compute_tf_table(col)
+        linker, db_api = scoring_linker(work, model)
         new_df, old_df = db_api.register("link_new"), db_api.register("link_old")
         outputs = [linker.inference.predict_within(new_df, threshold_match_probability=config.review_lower,
                                                    warning_mode="never")]
@@ -91,8 +94,7 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
             scored += work.execute(f"select unique_id_l, unique_id_r, match_probability from {t}").fetchall()
     scored += exact_edges(work, spec, only="fresh") if n_fresh else []
     # the records to re-cluster: every member of a cluster that something touches, and the fresh records
-    touched = {u for e in new_det for u in e} | {u for a, b, _p in scored for u in (a, b)} \
-        | {u for a, b, _d in decisions for u in (a, b)}
+    touched = vetted | {u for a, b, _p in scored for u in (a, b)} | {u for a, b, _d in decisions for u in (a, b)}
     work.register("touched_arrow", pa.table({"unique_id": pa.array(sorted(touched), type=pa.string())}))
     work.execute("""
         create table affected_ids as
@@ -118,19 +120,24 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
         by_id.setdefault(o, []).append(i)
     det = [(members[0], m) for members in by_id.values() for m in members[1:]] + new_det
     in_sub = set(ids)
+    sub_conflicts = [c for c in conflicts if c.unique_id in in_sub]
     roots, linked, blocked = cluster(ids, sub.column("source_system").to_pylist(),
-                                     sub.column(spec.guard_key).to_pylist(), spec, det, scored,
-                                     [d for d in decisions if d[0] in in_sub and d[1] in in_sub], config)
-    review = review_queue(work, tables, spec, config, decisions, roots)
+                                     guard_values(sub, spec, sub_conflicts), spec, det, scored,
+                                     [d for d in decisions if d[0] in in_sub and d[1] in in_sub], config,
+                                     [(c.unique_id, c.anchor) for c in sub_conflicts])
+    review = review_queue(work, tables, spec, config, decisions, roots,
+                          [c for c in sub_conflicts if c.unique_id in vetted])
     result = LinkageResult(records=records.num_rows, scored_pairs=len(scored), deterministic_edges=len(new_det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
                            clusters=unaffected_clusters + len(set(roots.values())),
-                           seconds=round(time.perf_counter() - t0, 1), model=model)
+                           seconds=round(time.perf_counter() - t0, 1), model=model,
+                           key_conflicts=len(sub_conflicts))
     work.close()
     log.info("%s incremental linkage: %s new or changed of %s records, %s re-clustered", entity, n_fresh,
              records.num_rows, len(ids))
     return IncrementalLinkage(membership=membership_table(sub, roots), previous={**previous, **gone},
-                              replaced=ids + list(gone), review=review, result=result)
+                              replaced=ids + list(gone), review=review, result=result,
+                              conflicts=conflicts_table(sub_conflicts))
 
 
 def now() -> dt.datetime:

@@ -79,7 +79,8 @@ def _print_linkage(results: dict) -> None:
     for entity, (run_id, r) in results.items():
         typer.echo(f"{entity} linkage {run_id}: {r.records:,} records, {r.deterministic_edges:,} deterministic "
                    f"edges, {r.scored_pairs:,} scored pairs, {r.probabilistic_links:,} links, "
-                   f"{r.blocked_by_guard:,} blocked by the guard, {r.review_pairs:,} to review, "
+                   f"{r.blocked_by_guard:,} blocked by the guard, {r.key_conflicts:,} key links refused as "
+                   f"conflicts, {r.review_pairs:,} to review, "
                    f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
 
 

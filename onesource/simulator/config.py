@@ -28,6 +28,13 @@ class NoiseRates(BaseModel):
     bad_hand_typed_atena: float = Field(0.03, description="hand-typed 宛名番号 (kosodate, madoguchi) transposed or mistyped")
     bad_houjin_bango: float = Field(0.02, description="法人番号 typed in keiyaku/hojokin failing its check digit")
     unknown_code: float = Field(0.0005, description="a code outside its list (性別, 続柄, 異動事由, 課税区分, 拠点)")
+    # --- well-formed keys of someone else: only the rest of the record tells -----------------------
+    borrowed_houjin_keiyaku: float = Field(
+        0.01, description="keiyaku vendor registrations carrying another firm's valid 法人番号 (a related firm's "
+        "number copied, or a typo that still passes the check digit)")
+    borrowed_houjin_hojokin: float = Field(0.005, description="hojokin applications with another firm's 法人番号")
+    borrowed_atena: float = Field(
+        0.005, description="hand-typed 宛名番号 (kosodate, madoguchi) that is a family member's")
     # --- cosmetic noise: the row is fine, matching is harder --------------------------------
     fullwidth: float = Field(0.05, description="digits, letters, spaces, hyphens written full-width")
     halfwidth_kana: float = Field(0.05, description="katakana written half-width where full-width is usual")

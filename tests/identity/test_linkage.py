@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from identity.linkage import PERSON, LinkageConfig, cluster
+from identity.linkage import BUSINESS, PERSON, LinkageConfig, cluster
 from identity.quality import pairwise
 from identity.run import import_decisions, link_all
 from onesource.core import lake
@@ -31,6 +31,55 @@ def test_person_and_business_linkage_quality(linked, city):
     assert person.records_scored > 10_000 and person.true_pairs > 5_000
     assert person.precision >= 0.99 and person.recall >= 0.97, person
     assert business.precision >= 0.97 and business.recall >= 0.90, business
+
+
+def test_borrowed_keys_are_not_merged_and_wait_in_review(linked, city):
+    """A well-formed key of someone else (the manifest's borrowed_keys) links nothing when the record's evidence
+    contradicts it: the record is not with the key's owner, its key is a field issue, the pair is in the review
+    queue, and no golden record takes the key. A madoguchi row carries nothing but the number: nothing can
+    contradict it (see the README), so it is left out here."""
+    con = lake.connect()
+    borrowed = [b for b in city.manifest["borrowed_keys"] if not b["truth_key"].startswith("madoguchi|")]
+    spec_table = {"person": PERSON.input_table, "business": BUSINESS.input_table}
+    kinds = {b["field"] for b in borrowed}
+    assert kinds == {"houjin_bango", "atena_bango"}, kinds  # the test city has both kinds
+    truth = {}
+    for entity in ("person", "business"):
+        with (city.truth / f"{entity}_truth.csv").open(encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                truth.setdefault(row["true_id"], []).append(f"{row['source_system']}|{row['source_record_key']}")
+    for b in borrowed:
+        entity = "business" if b["field"] == "houjin_bango" else "person"
+        uid = b["truth_key"]
+        own = con.execute(f"select {entity}_id from lake.identity.{entity}_membership where unique_id = ?",
+                          [uid]).fetchone()
+        if own is None:  # the record was quarantined for another fault
+            continue
+        # the owner's records that carry the key: the borrowed record is with none of them
+        owners = con.execute(f"select unique_id, {entity}_id from lake.identity.{entity}_membership m "
+                             f"join lake.identity.{spec_table[entity]} r using (unique_id) "
+                             f"where unique_id in (select unnest(?)) and r.{b['field']} = ?",
+                             [truth[b["owner_true_id"]], b["value"]]).fetchall()
+        assert owners, (uid, "the key's owner has no record carrying it")
+        assert all(pid != own[0] for _u, pid in owners), (uid, "merged with the key's owner", owners)
+        flagged = con.execute(f"select key_column, key_value, anchor_unique_id from lake.identity.{entity}_key_conflicts "
+                              "where unique_id = ?", [uid]).fetchone()
+        assert flagged is not None and flagged[:2] == (b["field"], b["value"]), (uid, flagged)
+        assert flagged[2] in {u for u, _p in owners}, (uid, flagged, owners)
+        queued = con.execute(f"select reason from lake.identity.{entity}_review_queue where suspect_unique_id = ?",
+                             [uid]).fetchall()
+        assert queued == [("key_conflict",)], (uid, queued)
+        if entity == "business":
+            golden = con.execute("select houjin_bango from lake.marts.dim_business where business_id = ?", own)
+        else:
+            golden = con.execute("select atena_bangos from lake.marts.dim_person where person_id = ?", own)
+        value = golden.fetchone()[0]
+        assert value is None or b["value"] not in value, (uid, value)
+    # the conflicts are the borrowed keys, not genuine records with a typo or a moved address
+    truth_keys = {b["truth_key"] for b in city.manifest["borrowed_keys"]}
+    flagged_all = [r[0] for r in con.execute("select unique_id from lake.identity.person_key_conflicts union all "
+                                             "select unique_id from lake.identity.business_key_conflicts").fetchall()]
+    assert set(flagged_all) <= truth_keys, set(flagged_all) - truth_keys
 
 
 def test_xref_export_covers_every_loaded_record_with_the_spec_keys(linked, city, tmp_path):

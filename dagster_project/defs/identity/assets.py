@@ -23,6 +23,11 @@ def build_assets() -> list[dg.AssetsDefinition]:
                           description=f"Stable {e}_id per source record: deterministic keys, then Splink trained "
                                       f"by EM, the cannot-link guard and reviewers' decisions (identity/linkage/).")
              for e in ENTITIES]
+    specs += [dg.AssetSpec(["identity", e, "key_conflicts"], group_name="identity", owners=[OWNER],
+                           deps=[dg.AssetKey(["identity", e, "records"])], kinds={"duckdb"},
+                           description=f"{e.capitalize()} records whose deterministic key the evidence contradicts "
+                                       "(a borrowed key): not merged on the key, queued for review, flagged.")
+              for e in ENTITIES]
 
     @dg.multi_asset(specs=specs, name="link", description=f"{refresh.LINKAGE.description} (名寄せ)")
     def link(context: dg.AssetExecutionContext, config: LinkConfig, platform: Platform):
@@ -31,7 +36,9 @@ def build_assets() -> list[dg.AssetsDefinition]:
             yield dg.MaterializeResult(asset_key=["identity", entity, "membership"], metadata={
                 "run_id": run_id, "records": r.records, "clusters": r.clusters, "scored_pairs": r.scored_pairs,
                 "probabilistic_links": r.probabilistic_links, "blocked_by_guard": r.blocked_by_guard,
-                "review_pairs": r.review_pairs, "seconds": r.seconds,
+                "review_pairs": r.review_pairs, "key_conflicts": r.key_conflicts, "seconds": r.seconds,
                 "match_weights_chart": dg.MetadataValue.path(str(r.chart_path)) if r.chart_path else "none"})
+            yield dg.MaterializeResult(asset_key=["identity", entity, "key_conflicts"],
+                                       metadata={"run_id": run_id, "key_conflicts": r.key_conflicts})
 
     return [link]

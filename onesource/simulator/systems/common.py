@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jaconv
 
-from onesource.simulator.entities import Address, Person, kanji_number
+from onesource.simulator.entities import Address, Business, Person, kanji_number
 from onesource.simulator.names import ITAIJI, SURNAMES, given_pool
 from onesource.simulator.noise import Noise
 
@@ -46,6 +47,7 @@ class Output:
         self.unclosed: list[str] = []
         self.schema_drift: list[dict] = []
         self.kinds: dict[str, str] = {}  # truth "system|key" -> person | business
+        self.borrowed: dict[str, dict] = {}  # truth "system|key" -> the borrowed key and whose it is
 
     # --- truth -------------------------------------------------------------------------------
     def add_truth(self, kind: str, system: str, key: str, true_id: str, good: bool = True) -> None:
@@ -74,6 +76,12 @@ class Output:
             stats.field_issues[kind] += 1
             self.field_issue_rows.append(row)
 
+    def borrowed_key(self, truth_key: str, field: str, value: str, owner_true_id: str, how: str) -> None:
+        """A record carrying another entity's valid key: nothing for ingestion to flag, only the rest of the
+        record tells (the linkage must not merge it with the key's owner on the key alone)."""
+        self.borrowed[truth_key] = {"truth_key": truth_key, "field": field, "value": value,
+                                    "owner_true_id": owner_true_id, "how": how}
+
     def close(self, system: str, day: dt.date) -> None:
         (self.landing / system / f"{day:%Y%m%d}" / "_SUCCESS").touch()
 
@@ -98,7 +106,8 @@ class Output:
         return {
             "about": "Deliberate faults in this simulated landing zone, divided as the spec divides them: "
                      "quarantine_rows must land in quarantine; field_issue_rows load with the named field null "
-                     "and flagged. noise gives, per kind, the records eligible, the faults applied and the "
+                     "and flagged; borrowed_keys carry another entity's valid key (nothing to flag: the linkage "
+                     "must not merge them with its owner on the key alone). noise gives, per kind, the records eligible, the faults applied and the "
                      "configured rate.",
             "quarantine_rows": self.quarantine_rows,
             "field_issue_rows": self.field_issue_rows,
@@ -107,6 +116,7 @@ class Output:
             "truth_rows_only_in_quarantined_rows": keys(only_quarantined - self.truth_in_unclosed),
             "truth_rows_only_in_unclosed_delivery": keys(self.truth_in_unclosed),
             "schema_drift": self.schema_drift,
+            "borrowed_keys": [self.borrowed[k] for k in sorted(self.borrowed)],
             "noise": {k: {"eligible": noise.eligible[k], "applied": noise.applied.get(k, 0),
                           "rate": getattr(noise.rates, k)} for k in sorted(noise.eligible)},
             "config": config_dump,
@@ -124,6 +134,24 @@ class Output:
             (self.truth_dir / fname).write_text(text, encoding="utf-8", newline="")
         manifest = json.dumps(self.manifest(noise, config_dump), ensure_ascii=False, indent=1, default=str)
         (self.truth_dir / "manifest.json").write_text(manifest + "\n", encoding="utf-8")
+
+
+# --- borrowed keys ---------------------------------------------------------------------------------
+def other_firm(businesses: list[Business], b: Business, rng: random.Random) -> Business | None:
+    """The corporation whose 法人番号 a form for ``b`` carries by mistake: a related firm (one whose name
+    starts the same way) where there is one, else any corporation."""
+    for _ in range(40):
+        other = businesses[rng.randrange(len(businesses))]
+        if other is not b and other.houjin_bango and other.core[0][:2] == b.core[0][:2]:
+            return other
+    others = [o for o in businesses[:2000] if o is not b and o.houjin_bango]
+    return rng.choice(others) if others else None
+
+
+def family_member(p: Person, rng: random.Random) -> Person | None:
+    """A member of ``p``'s household with a registry record of their own (whose 宛名番号 a form may carry)."""
+    members = [m for m in (p.household.members if p.household else []) if m is not p and m.record is not None]
+    return rng.choice(members) if members else None
 
 
 # --- how people are written --------------------------------------------------------------------

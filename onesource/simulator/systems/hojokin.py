@@ -15,6 +15,7 @@ from onesource.simulator.systems.common import (
     Output,
     address_text,
     iso_jst,
+    other_firm,
     person_kana,
     person_name,
     phone_text,
@@ -48,6 +49,8 @@ class Application:
     address: Address
     schedule: list[tuple[dt.datetime, str]] = field(default_factory=list)
     versions: list[tuple[dt.datetime, bytes]] = field(default_factory=list)
+    borrowed: Business | None = None  # the firm whose 法人番号 the form carries instead of its own
+    borrow_drawn: bool = False
 
 
 class HojokinWriter:
@@ -112,6 +115,12 @@ class HojokinWriter:
                          "denwa": phone_text(nz, b.phone), "mail": f"info{b.idx}@example.co.jp"}
             if b.houjin_bango is None or self.rng.random() < 0.15:
                 applicant.pop("houjin_bango")
+            if b.houjin_bango is not None and not app.borrow_drawn:
+                app.borrow_drawn = True  # decided once: every version of the form carries the same number
+                if nz.hit("borrowed_houjin_hojokin"):
+                    app.borrowed = other_firm(self.world.businesses, b, self.rng)
+            if app.borrowed is not None:
+                applicant["houjin_bango"] = app.borrowed.houjin_bango
         doc = {"shinsei_bango": app.bango, "seido_code": app.programme[0], "seido_mei": app.programme[1],
                "shinsei_nichiji": iso_jst(app.submitted), "shinseisha": applicant}
         if app.person is not None and app.person.my_number and self.rng.random() < 0.3:
@@ -153,6 +162,10 @@ class HojokinWriter:
                     out.fault(rel, stats, "field_issue", "bad_check_digit_houjin", 1, f"{SYSTEM}|{key}")
             if key is not None:
                 out.add_truth(kind, SYSTEM, key, true_id, good=good)
+                borrowed = app.borrowed
+                if borrowed is not None and doc["shinseisha"].get("houjin_bango") == borrowed.houjin_bango:
+                    out.borrowed_key(f"{SYSTEM}|{key}", "houjin_bango", borrowed.houjin_bango, borrowed.true_id,
+                                     "related_firm")
             data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
             out.write(rel, data, stats)
             app.versions.append((updated, data))

@@ -22,6 +22,7 @@ from onesource.simulator.systems.common import (
     Output,
     address_text,
     iso_jst,
+    other_firm,
     phone_text,
 )
 from onesource.simulator.systems.houjin import form_variants
@@ -88,6 +89,12 @@ class KeiyakuWriter:
             row[1] = self.nz.transpose_or_mistype(row[1], houjin_valid)
             self.out.fault(f"{SYSTEM}.sqlite#gyosha", self.stats, "field_issue", "bad_check_digit_houjin", gid,
                            f"{SYSTEM}|gyosha:{gid}")
+        elif row[1] and self.nz.hit("borrowed_houjin_keiyaku"):
+            donor = other_firm(self.world.businesses, b, self.rng)
+            if donor is not None:
+                row[1] = donor.houjin_bango
+                self.out.borrowed_key(f"{SYSTEM}|gyosha:{gid}", "houjin_bango", donor.houjin_bango, donor.true_id,
+                                      "related_firm")
 
     def initial(self, day: dt.date) -> None:
         w, rng = self.world, self.rng

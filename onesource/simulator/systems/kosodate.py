@@ -25,6 +25,7 @@ from onesource.simulator.systems.common import (
     FileStats,
     Output,
     address_text,
+    family_member,
     person_kana,
     person_name,
     phone_text,
@@ -49,6 +50,7 @@ class Application:
     fault: str = ""
     key: str | None = None
     issues: list | None = None  # (kind, truth key) of flagged fields, reported in every delivery
+    borrowed: Person | None = None  # the family member whose 宛名番号 the child's line carries
 
 
 def fiscal_year(day: dt.date) -> int:
@@ -118,6 +120,11 @@ class KosodateWriter:
             if nz.hit("bad_hand_typed_atena"):
                 atena = nz.transpose_or_mistype(atena, atena_valid)
                 app.issues.append(("bad_check_digit_atena", "児童"))
+            elif nz.hit("borrowed_atena"):
+                member = family_member(c, self.rng)
+                if member is not None:
+                    atena = member.record.atena
+                    app.borrowed = member
             row[11] = int(atena) if nz.hit("leading_zero_dropped") else atena
         if nz.hit("invalid_date"):
             y = p.birth.year
@@ -182,6 +189,9 @@ class KosodateWriter:
                 good = not app.fault
                 self.out.add_truth("person", SYSTEM, f"{app.key}:保護者", app.parent.true_id, good=good)
                 self.out.add_truth("person", SYSTEM, f"{app.key}:児童", app.child.true_id, good=good)
+                if app.borrowed is not None and good:
+                    self.out.borrowed_key(f"{SYSTEM}|{app.key}:児童", "atena_bango", app.borrowed.record.atena,
+                                          app.borrowed.true_id, "family_member")
             stats.rows += 1
             ws.append(row)
             for cell in ws[excel_row]:

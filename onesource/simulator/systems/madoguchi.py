@@ -10,7 +10,7 @@ import random
 from onesource.core.ids import atena_valid
 from onesource.simulator.entities import Event, Person, stable_seed
 from onesource.simulator.noise import Noise
-from onesource.simulator.systems.common import FileStats, Output
+from onesource.simulator.systems.common import FileStats, Output, family_member
 from onesource.simulator.world import World
 
 SYSTEM = "madoguchi"
@@ -156,6 +156,11 @@ class MadoguchiWriter:
             elif r[8] and nz.hit("bad_hand_typed_atena"):
                 r[8] = nz.transpose_or_mistype(r[8], atena_valid)
                 out.fault(rel, stats, "field_issue", "bad_check_digit_atena", line_no, f"{SYSTEM}|{key}")
+            elif r[8] and p is not None and nz.hit("borrowed_atena"):
+                member = family_member(p, nz.rng)
+                if member is not None:
+                    r[8] = member.record.atena
+                    out.borrowed_key(f"{SYSTEM}|{key}", "atena_bango", r[8], member.true_id, "family_member")
             elif nz.hit("unknown_code"):
                 r[4] = "市川駅行政サービスセンター別館"
                 out.fault(rel, stats, "field_issue", "unknown_code", line_no, f"{SYSTEM}|{key}")

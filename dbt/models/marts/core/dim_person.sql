@@ -13,8 +13,15 @@ membership as (
     select unique_id, source_system, person_id from {{ ref('stg_identity__person_membership') }}
 ),
 
+suspect as (  -- keys the linkage refused as someone else's: no golden record takes them
+    select unique_id, key_column from {{ ref('stg_identity__key_conflicts') }} where entity = 'person'
+),
+
 records as (
-    select m.person_id, r.*,
+    select m.person_id, r.* replace (
+            case when r.atena_bango is not null and not exists (select 1 from suspect s
+                where s.unique_id = r.unique_id and s.key_column = 'atena_bango') then r.atena_bango end
+                as atena_bango),
         case r.source_system when 'juki' then 1 when 'kokuho' then 2 when 'zei' then 3 when 'hojokin' then 4
             when 'kosodate' then 5 else 9 end as source_rank
     from membership m

@@ -41,6 +41,7 @@ final as (
         address.in_city as address_in_city,
         address.canonical as address_canonical,
         address.key as address_key,
+        address.outside_key as outside_address_key,
         address.town,
         coalesce(jusho_tatemono, address.katagaki) as katagaki,
         os_phone_key(shinseisha_denwa) as phone_key,

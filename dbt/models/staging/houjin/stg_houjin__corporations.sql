@@ -11,11 +11,19 @@ normalized as (
     from source
 ),
 
+history as (  -- every name the NTA ever published for the number (商号変更 leaves the old one in older rows)
+    select corporate_number, list(distinct os_company(name).core) as core_names
+    from {{ source('bronze', 'houjin__hojin') }}
+    where corporate_number in (select corporate_number from source)
+    group by corporate_number
+),
+
 final as (
     select
         corporate_number as houjin_bango,
         name as corporate_name,
         company.core as name_core_key,
+        list_sort(list_filter(h.core_names, n -> n is distinct from company.core)) as former_name_core_keys,
         company.form as legal_form,
         company.form_position as legal_form_position,
         furigana as name_kana,
@@ -30,6 +38,7 @@ final as (
         address.in_city and prefecture_name = '千葉県' as located_in_city,
         address.canonical as address_canonical,
         address.key as address_key,
+        address.outside_key as outside_address_key,
         address.town,
         close_date as closed_on,
         close_cause as close_cause_code,
@@ -43,6 +52,7 @@ final as (
         _file as source_file,
         _line as source_line
     from normalized
+    left join history h using (corporate_number)
 )
 
 select * from final

@@ -27,6 +27,7 @@ final as (
         address.in_city as located_in_city,
         address.canonical as address_canonical,
         address.key as address_key,
+        address.outside_key as outside_address_key,
         address.town,
         os_phone_key(denwa) as phone_key,
         gyoshu as trade_category,

@@ -1,0 +1,131 @@
+"""Key conflicts: a deterministic key links two records only when the rest of the evidence does not contradict it.
+
+A 宛名番号, 個人番号 token or 法人番号 is well-formed on every record that reaches linkage (a failing check digit is
+flagged at ingestion), but a well-formed key can still be someone else's: a related firm's 法人番号 copied into a
+vendor registration, a family member's 宛名番号 on a form. Every record sharing a key value is weighed against the
+key's anchor (the record of the system that issues the key, else of the most authoritative system there) on the evidence of the
+entity's model about who it is (``LinkSpec.not_key_evidence`` names what is no evidence: the keys, and a person's
+address, which a family member whose 宛名番号 a form borrows shares), each level's match weight bounded (see
+:func:`level_weight`). A record
+whose evidence falls below ``LinkageConfig.key_conflict_weight`` is not linked on the key: its key does not guard
+or chain, the clusterer forbids merging it with the anchor's cluster on a score alone, and the pair goes to
+review with the reason ``key_conflict``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import duckdb
+
+from identity.linkage.spec import LinkageConfig, LinkSpec
+
+# whose word on each key counts most: the issuing system's record is the key's anchor, else the first of the
+# others in this order (a vendor registers its own number; a form typed by staff comes last)
+AUTHORITY = {"atena_bango": ("juki", "zei", "kokuho", "hojokin", "kosodate", "madoguchi"),
+             "kojin_bango_token": ("juki", "zei", "hojokin"),
+             "houjin_bango": ("houjin", "keiyaku", "hojokin")}
+
+
+@dataclass(frozen=True)
+class KeyConflict:
+    unique_id: str  # the record carrying the suspect key
+    anchor: str  # the record the key belongs to
+    key_column: str
+    key_value: str
+    evidence_weight: float
+
+
+def level_weight(level: dict, bound: float) -> float:
+    """A level's match weight (log2 m/u), bounded to ±``bound``: EM on records that mostly agree drives some m
+    probabilities to 1e-17, which would let one moved address outweigh a name and a birth date that agree."""
+    if level.get("is_null_level"):
+        return 0.0
+    m, u = level.get("m_probability"), level.get("u_probability")
+    if not m or not u:
+        return 0.0
+    return max(-bound, min(bound, math.log2(m / u)))
+
+
+def evidence_sql(model: dict, bound: float, not_evidence: tuple[str, ...]) -> str:
+    """The bounded match weight of every comparison that is evidence about a key (all but ``not_evidence``),
+    as one SQL expression over ``<col>_l`` and
+    ``<col>_r`` columns (Splink's own level conditions, first level that holds wins)."""
+    terms = []
+    for comparison in model.get("comparisons", []):
+        if comparison.get("output_column_name") in not_evidence:
+            continue
+        whens, other = [], "0"
+        for level in comparison.get("comparison_levels", []):
+            weight = repr(level_weight(level, bound))
+            if level["sql_condition"].strip().upper() == "ELSE":
+                other = weight
+            else:
+                whens.append(f"when {level['sql_condition']} then {weight}")
+        if whens:
+            terms.append(f"(case {' '.join(whens)} else {other} end)")
+    return " + ".join(terms) or "0"
+
+
+def key_pairs(work: duckdb.DuckDBPyConnection, spec: LinkSpec, touched_by: str | None = None) -> None:
+    """Table ``key_pairs`` (anchor, member, key_column, key_value): every record sharing a key value, against the
+    key's anchor; ``touched_by`` (a table of unique_id) limits them to the groups holding one of those records."""
+    def rank(k: str) -> str:
+        order = AUTHORITY.get(k, ())
+        return f"coalesce(list_position({list(order)!r}, source_system), {len(order) + 1})"
+
+    union = " union all ".join(
+        f"select unique_id, source_system, '{k}' as key_column, {k} as key_value, {rank(k)} as authority "
+        f"from all_records where {k} is not null" for k in spec.deterministic_keys)
+    where = (f"where (key_column, key_value) in (select (key_column, key_value) from keyed "
+             f"where unique_id in (select unique_id from {touched_by}))" if touched_by else "")
+    work.execute(f"""
+        create or replace table key_pairs as
+        with keyed as ({union})
+        select first_value(unique_id) over (partition by key_column, key_value order by authority, unique_id)
+                   as anchor, unique_id as member, key_column, key_value
+        from keyed {where} qualify anchor <> member""")
+
+
+def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict | None, config: LinkageConfig,
+                  touched_by: str | None = None) -> tuple[list[tuple[str, str]], list[KeyConflict]]:
+    """The deterministic edges the evidence does not contradict, and the key conflicts (without a model, every
+    key edge stands: there is nothing yet to weigh the evidence with)."""
+    key_pairs(work, spec, touched_by)
+    if not model or not model.get("comparisons"):
+        return [tuple(r) for r in work.execute("select anchor, member from key_pairs").fetchall()], []
+    cols = [c for c in spec.columns if c not in ("unique_id",)]
+    evidence = evidence_sql(model, config.key_conflict_bound, spec.not_key_evidence)
+    rows = work.execute(f"""
+        with pairs as (
+            select k.anchor, k.member, k.key_column, k.key_value,
+                   {', '.join(f'l.{c} as {c}_l, r.{c} as {c}_r' for c in cols)}
+            from key_pairs k
+            join all_records l on l.unique_id = k.anchor
+            join all_records r on r.unique_id = k.member
+        )
+        select anchor, member, key_column, key_value, {evidence} as w from pairs
+        order by anchor, member, key_column""").fetchall()
+    edges: list[tuple[str, str]] = []
+    conflicts: dict[str, KeyConflict] = {}
+    for anchor, member, key_column, key_value, w in rows:
+        if w < config.key_conflict_weight:
+            conflicts.setdefault(member, KeyConflict(member, anchor, key_column, key_value, round(float(w), 2)))
+        else:
+            edges.append((anchor, member))
+    # a member in conflict with one key's anchor is not chained by another key either
+    edges = [(a, b) for a, b in edges if b not in conflicts and a not in conflicts]
+    return edges, list(conflicts.values())
+
+
+def read_conflicts(lake_con: duckdb.DuckDBPyConnection, entity: str) -> list[KeyConflict]:
+    """The key conflicts the lake holds (the last run that vetted each record's key group found them)."""
+    table = f"{entity}_key_conflicts"
+    exists = lake_con.execute("select count(*) from duckdb_tables() where database_name = 'lake' and schema_name = "
+                              "'identity' and table_name = ?", [table]).fetchone()[0]
+    if not exists:
+        return []
+    return [KeyConflict(*r) for r in lake_con.execute(
+        f"select unique_id, anchor_unique_id, key_column, key_value, evidence_weight from lake.identity.{table}"
+    ).fetchall()]
