@@ -13,7 +13,7 @@ normalized as (
 
 history as (  -- every name the NTA ever published for the number (商号変更 leaves the old one in older rows)
     select corporate_number, list(distinct os_company(name).core) as core_names
-    from {{ source('bronze', 'houjin__hojin') }}
+    from {{ bronze_versions('houjin__hojin') }}
     where corporate_number in (select corporate_number from source)
     group by corporate_number
 ),
