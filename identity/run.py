@@ -51,6 +51,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
         clusters bigint, seconds double, link_threshold double, review_lower double, model_json varchar)""")
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists mode varchar")
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists key_conflicts bigint")
+    con.execute(f"""create table if not exists {L}.identity.{entity}_edges (
+        unique_id_l varchar, unique_id_r varchar, edge varchar, key_column varchar, match_probability double,
+        run_id varchar)""")
     con.execute(f"""create table if not exists {L}.identity.{entity}_key_conflicts (
         unique_id varchar, key_column varchar, key_value varchar, anchor_unique_id varchar, evidence_weight double,
         run_id varchar, detected_at timestamptz)""")
@@ -94,13 +97,11 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     started = dt.datetime.now(dt.UTC)
     model = _last_model(con, entity) if incremental else None
     mode = "incremental" if model else "full"
-    replaced: list[str] | None = None
-    if model:
-        part = run_linkage_incremental(con, settings, spec, model, config)
-        membership, review, result, conflicts = part.membership, part.review, part.result, part.conflicts
-        previous, replaced = part.previous, part.replaced
-    else:
-        membership, review, conflicts, result = run_linkage(con, settings, spec, config)
+    linked = run_linkage_incremental(con, settings, spec, model, config) if model else \
+        run_linkage(con, settings, spec, config)
+    membership, review, conflicts, result = linked.membership, linked.review, linked.conflicts, linked.result
+    previous, replaced = linked.previous, linked.replaced
+    if replaced is None:
         previous = {}
         if _exists(con, f"{entity}_membership"):
             previous = dict(con.execute(f"select unique_id, {entity}_id from {L}.identity.{entity}_membership"
@@ -118,6 +119,7 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
         if review.num_rows else None
     conflicts = conflicts.append_column("run_id", pa.array([run_id] * conflicts.num_rows, type=pa.string())) \
         .append_column("detected_at", pa.array([started] * conflicts.num_rows, type=pa.timestamp("us", tz="UTC")))
+    edges = linked.edges.append_column("run_id", pa.array([run_id] * linked.edges.num_rows, type=pa.string()))
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("membership_arrow", table)
@@ -136,9 +138,9 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
         else:
             con.execute(f"delete from {L}.identity.{entity}_key_conflicts where unique_id in "
                         "(select unique_id from replaced_arrow)")
-            con.unregister("replaced_arrow")
         con.execute(f"insert into {L}.identity.{entity}_key_conflicts by name select * from conflicts_arrow")
         con.unregister("conflicts_arrow")
+        _write_edges(con, entity, edges, replaced)
         if mode == "incremental" and _exists(con, f"{entity}_review_queue"):
             # the open pairs stay; new doubtful pairs join them (a pair found again replaces its older row)
             if queue is not None:
@@ -172,6 +174,26 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
         raise
     log.info("%s linkage %s: %s", entity, run_id, {k: v for k, v in asdict(result).items() if k != "model"})
     return run_id, result
+
+
+def _write_edges(con: duckdb.DuckDBPyConnection, entity: str, edges: pa.Table, replaced: list[str] | None) -> None:
+    """The edges that hold each cluster together. A full run writes them all; an incremental one keeps the
+    earlier edges whose two records are still together and adds its own (table ``replaced_arrow`` is
+    registered for it)."""
+    table = f"{L}.identity.{entity}_edges"
+    con.register("edges_arrow", edges)
+    if replaced is None:
+        con.execute(f"create or replace table {table} as select * from edges_arrow")
+    else:
+        con.execute(f"""delete from {table} e where (e.unique_id_l in (select unique_id from replaced_arrow)
+                or e.unique_id_r in (select unique_id from replaced_arrow))
+            and (select count(distinct {entity}_id) from {L}.identity.{entity}_membership m
+                 where m.unique_id in (e.unique_id_l, e.unique_id_r)) <> 1""")
+        con.execute(f"delete from {table} where (unique_id_l, unique_id_r) in "
+                    "(select (unique_id_l, unique_id_r) from edges_arrow)")
+        con.execute(f"insert into {table} by name select * from edges_arrow")
+        con.unregister("replaced_arrow")
+    con.unregister("edges_arrow")
 
 
 def link_all(con: duckdb.DuckDBPyConnection, settings: Settings, config: LinkageConfig | None = None,

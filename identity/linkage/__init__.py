@@ -19,9 +19,9 @@ Why it is built this way (see ../shared/design/architecture.md):
 
 from identity.linkage.clustering import cluster
 from identity.linkage.comparisons import BUSINESS, PERSON
-from identity.linkage.full import run_linkage
-from identity.linkage.incremental import IncrementalLinkage, run_linkage_incremental
+from identity.linkage.full import Linked, run_linkage
+from identity.linkage.incremental import run_linkage_incremental
 from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
 
-__all__ = ["BUSINESS", "PERSON", "IncrementalLinkage", "LinkSpec", "LinkageConfig", "LinkageResult", "cluster",
+__all__ = ["BUSINESS", "PERSON", "LinkSpec", "Linked", "LinkageConfig", "LinkageResult", "cluster",
            "run_linkage", "run_linkage_incremental"]

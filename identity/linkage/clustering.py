@@ -58,7 +58,7 @@ class _Clusters:
 
 
 def cluster(ids: list[str], systems: list[str], guard_values: list[str | None], spec: LinkSpec,
-            deterministic: list[tuple[str, str]], scored: list[tuple[str, str, float]],
+            deterministic: list[tuple], scored: list[tuple[str, str, float]],
             decisions: list[tuple[str, str, str]], config: LinkageConfig,
             conflicts: list[tuple[str, str]] = ()) -> tuple[dict[str, str], int, int]:
     """Record -> cluster root: deterministic edges and reviewers' matches, then scored edges strongest first.
@@ -67,7 +67,7 @@ def cluster(ids: list[str], systems: list[str], guard_values: list[str | None], 
     guard = {i: g for i, g in zip(ids, guard_values) if g}
     unique_system = {i: s for i, s in zip(ids, systems) if s in spec.unique_per_entity}
     c = _Clusters(ids, guard, unique_system)
-    for a, b in deterministic:
+    for a, b, *_key in deterministic:
         c.union(a, b, guarded=False)
     for a, b, decision in decisions:
         if decision == "match" and a in c.parent and b in c.parent:

@@ -89,12 +89,13 @@ def key_pairs(work: duckdb.DuckDBPyConnection, spec: LinkSpec, touched_by: str |
 
 
 def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict | None, config: LinkageConfig,
-                  touched_by: str | None = None) -> tuple[list[tuple[str, str]], list[KeyConflict]]:
-    """The deterministic edges the evidence does not contradict, and the key conflicts (without a model, every
+                  touched_by: str | None = None) -> tuple[list[tuple[str, str, str]], list[KeyConflict]]:
+    """The deterministic edges (anchor, member, key column) the evidence does not contradict, and the key
+    conflicts (without a model, every
     key edge stands: there is nothing yet to weigh the evidence with)."""
     key_pairs(work, spec, touched_by)
     if not model or not model.get("comparisons"):
-        return [tuple(r) for r in work.execute("select anchor, member from key_pairs").fetchall()], []
+        return [tuple(r) for r in work.execute("select anchor, member, key_column from key_pairs").fetchall()], []
     cols = [c for c in spec.columns if c not in ("unique_id",)]
     evidence = evidence_sql(model, config.key_conflict_bound, spec.not_key_evidence)
     rows = work.execute(f"""
@@ -107,15 +108,15 @@ def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict |
         )
         select anchor, member, key_column, key_value, {evidence} as w from pairs
         order by anchor, member, key_column""").fetchall()
-    edges: list[tuple[str, str]] = []
+    edges: list[tuple[str, str, str]] = []
     conflicts: dict[str, KeyConflict] = {}
     for anchor, member, key_column, key_value, w in rows:
         if w < config.key_conflict_weight:
             conflicts.setdefault(member, KeyConflict(member, anchor, key_column, key_value, round(float(w), 2)))
         else:
-            edges.append((anchor, member))
+            edges.append((anchor, member, key_column))
     # a member in conflict with one key's anchor is not chained by another key either
-    edges = [(a, b) for a, b in edges if b not in conflicts and a not in conflicts]
+    edges = [e for e in edges if e[1] not in conflicts and e[0] not in conflicts]
     return edges, list(conflicts.values())
 
 

@@ -1,4 +1,5 @@
-"""Edges that need no model: deterministic keys, exact agreement, reviewers' decisions."""
+"""Edges that need no model (exact agreement, reviewers' decisions), and the edges that hold each cluster
+together, kept for explaining it."""
 
 from __future__ import annotations
 
@@ -6,22 +7,6 @@ import duckdb
 import pyarrow as pa
 
 from identity.linkage.spec import LinkSpec
-
-
-def deterministic_edges(work: duckdb.DuckDBPyConnection, keys: tuple[str, ...],
-                        touched_by: str | None = None) -> list[tuple[str, str]]:
-    """Records sharing a value of a deterministic key, each chained to the first record of its group;
-    ``touched_by`` (a table of unique_id) limits them to the groups holding one of those records."""
-    union = " union all ".join(
-        f"select unique_id, '{k}:' || {k} as k from all_records where {k} is not null" for k in keys)
-    where = (f"where k in (select k from keyed where unique_id in (select unique_id from {touched_by}))"
-             if touched_by else "")
-    rows = work.execute(f"""
-        with keyed as ({union})
-        select first_value(unique_id) over (partition by k order by unique_id) as head, unique_id
-        from keyed {where} qualify head <> unique_id
-    """).fetchall()
-    return [(a, b) for a, b in rows]
 
 
 def to_arrow(result) -> pa.Table:
@@ -52,3 +37,36 @@ def exact_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, only: str | Non
         select first_value(unique_id) over (partition by {cols} order by unique_id) as head, unique_id
         from link_input where {where}
         qualify head <> unique_id""").fetchall()]
+
+
+EDGE_COLUMNS = ("unique_id_l", "unique_id_r", "edge", "key_column", "match_probability")
+
+
+def cluster_edges(roots: dict[str, str], key_edges: list[tuple[str, str, str]], scored: list[tuple],
+                  exact: list[tuple], decisions: list[tuple[str, str, str]]) -> pa.Table:
+    """Every edge whose two records ended in the same cluster: a shared key (``key``, with its column), a
+    reviewer's match (``reviewer``), agreement on every exact field (``exact``), a score (``score``, with its
+    probability; also those under the link threshold, which add to the evidence). What the explanation and the
+    reviewer's cluster view show."""
+    seen: dict[tuple[str, str], tuple] = {}
+
+    def add(a: str, b: str, edge: str, key: str | None, p: float | None) -> None:
+        ra, rb = roots.get(a), roots.get(b)
+        if ra is None or ra != rb or a == b:
+            return
+        pair = (a, b) if a < b else (b, a)
+        if pair not in seen or edge in ("key", "reviewer"):
+            seen[pair] = (*pair, edge, key, p)
+
+    for a, b, p in scored:
+        add(a, b, "score", None, float(p))
+    for a, b, _p in exact:
+        add(a, b, "exact", None, None)
+    for a, b, key in key_edges:
+        add(a, b, "key", key, None)
+    for a, b, d in decisions:
+        if d == "match":
+            add(a, b, "reviewer", None, None)
+    rows = list(seen.values())
+    return pa.table({name: pa.array([r[i] for r in rows], type=pa.float64() if name == "match_probability"
+                                     else pa.string()) for i, name in enumerate(EDGE_COLUMNS)})

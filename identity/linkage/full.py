@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pyarrow as pa
 from identity.linkage.clustering import cluster
 from identity.linkage.conflicts import KeyConflict, vet_key_edges
 from identity.linkage.edges import (
+    cluster_edges,
     exact_edges,
     read_decisions,
     to_arrow,
@@ -21,6 +23,19 @@ from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
 from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Linked:
+    """What a linkage run decided, for the records it (re-)clustered."""
+
+    membership: pa.Table  # one row per record with its cluster root
+    review: pa.Table  # the pairs for a reviewer: uncertain scores and key conflicts
+    conflicts: pa.Table  # records whose key the evidence contradicts
+    edges: pa.Table  # the edges that hold each cluster together (cluster_edges)
+    result: LinkageResult
+    previous: dict[str, str] = field(default_factory=dict)  # incremental: ids before, where they had one
+    replaced: list[str] | None = None  # incremental: the records whose rows the run replaces (None: all)
 
 
 def train(work: duckdb.DuckDBPyConnection, spec: LinkSpec, config: LinkageConfig):
@@ -58,10 +73,8 @@ def drop_suspect_keys(work: duckdb.DuckDBPyConnection, conflicts: list[KeyConfli
 
 
 def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec,
-                config: LinkageConfig | None = None) -> tuple[pa.Table, pa.Table, pa.Table, LinkageResult]:
+                config: LinkageConfig | None = None) -> Linked:
     """Link the records of ``lake.identity.<spec.input_table>``; nothing is written to the lake here.
-
-    Returns (membership: one row per record with its cluster root, review-queue pairs, key conflicts, figures).
     """
     config = config or LinkageConfig()
     t0 = time.perf_counter()
@@ -81,10 +94,11 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
             threshold_match_probability=config.review_lower)
         pred_rows = work.execute(f"select unique_id_l, unique_id_r, match_probability from "
                                  f"{predictions.physical_name}").fetchall()
-    pred_rows += exact_edges(work, spec)
+    exact = exact_edges(work, spec)
     roots, linked, blocked = cluster(ids, records.column("source_system").to_pylist(),
-                                     guard_values(records, spec, conflicts), spec, det, pred_rows, decisions,
+                                     guard_values(records, spec, conflicts), spec, det, pred_rows + exact, decisions,
                                      config, [(c.unique_id, c.anchor) for c in conflicts])
+    edges = cluster_edges(roots, det, pred_rows, exact, decisions)
     review = review_queue(work, [predictions.physical_name] if predictions is not None else [], spec, config,
                            decisions, roots, conflicts)
     chart_path = None
@@ -99,12 +113,13 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
             log.warning("match weights chart not written: %s", exc)
             chart_path = None
     membership = membership_table(records, roots)
-    result = LinkageResult(records=records.num_rows, scored_pairs=len(pred_rows), deterministic_edges=len(det),
+    result = LinkageResult(records=records.num_rows, scored_pairs=len(pred_rows) + len(exact),
+                           deterministic_edges=len(det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
                            clusters=len(set(roots.values())), seconds=round(time.perf_counter() - t0, 1),
                            model=model, chart_path=chart_path, key_conflicts=len(conflicts))
     work.close()
-    return membership, review, conflicts_table(conflicts), result
+    return Linked(membership, review, conflicts_table(conflicts), edges, result)
 
 
 def guard_values(records: pa.Table, spec: LinkSpec, conflicts: list[KeyConflict]) -> list[str | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -13,11 +12,13 @@ import pyarrow as pa
 from identity.linkage.clustering import cluster
 from identity.linkage.conflicts import read_conflicts, vet_key_edges
 from identity.linkage.edges import (
+    cluster_edges,
     exact_edges,
     read_decisions,
     to_arrow,
 )
 from identity.linkage.full import (
+    Linked,
     conflicts_table,
     drop_suspect_keys,
     guard_values,
@@ -32,20 +33,8 @@ from onesource.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class IncrementalLinkage:
-    """What an incremental run decided: only the records it re-clustered, with what they carried before."""
-
-    membership: pa.Table  # the re-clustered records, with cluster_root
-    previous: dict[str, str]  # their ids before (and those of records no longer delivered), where they had one
-    replaced: list[str]  # unique_ids whose membership rows the run replaces (re-clustered or gone)
-    review: pa.Table
-    result: LinkageResult
-    conflicts: pa.Table  # the key conflicts of the re-clustered records
-
-
 def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSpec, model: dict,
-                            config: LinkageConfig | None = None) -> IncrementalLinkage:
+                            config: LinkageConfig | None = None) -> Linked:
     """Link only what is new or changed since the last run against the clusters already known.
 
     ``model`` is the Splink model of the last full run (no retraining). A record is fresh when it is new or
@@ -92,9 +81,10 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
         tables = [o.physical_name for o in outputs]
         for t in tables:
             scored += work.execute(f"select unique_id_l, unique_id_r, match_probability from {t}").fetchall()
-    scored += exact_edges(work, spec, only="fresh") if n_fresh else []
+    exact = exact_edges(work, spec, only="fresh") if n_fresh else []
     # the records to re-cluster: every member of a cluster that something touches, and the fresh records
-    touched = vetted | {u for a, b, _p in scored for u in (a, b)} | {u for a, b, _d in decisions for u in (a, b)}
+    touched = vetted | {u for a, b, _p in scored + exact for u in (a, b)} \
+        | {u for a, b, _d in decisions for u in (a, b)}
     work.register("touched_arrow", pa.table({"unique_id": pa.array(sorted(touched), type=pa.string())}))
     work.execute("""
         create table affected_ids as
@@ -122,12 +112,14 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
     in_sub = set(ids)
     sub_conflicts = [c for c in conflicts if c.unique_id in in_sub]
     roots, linked, blocked = cluster(ids, sub.column("source_system").to_pylist(),
-                                     guard_values(sub, spec, sub_conflicts), spec, det, scored,
+                                     guard_values(sub, spec, sub_conflicts), spec, det, scored + exact,
                                      [d for d in decisions if d[0] in in_sub and d[1] in in_sub], config,
                                      [(c.unique_id, c.anchor) for c in sub_conflicts])
+    edges = cluster_edges(roots, new_det, scored, exact, decisions)
     review = review_queue(work, tables, spec, config, decisions, roots,
                           [c for c in sub_conflicts if c.unique_id in vetted])
-    result = LinkageResult(records=records.num_rows, scored_pairs=len(scored), deterministic_edges=len(new_det),
+    result = LinkageResult(records=records.num_rows, scored_pairs=len(scored) + len(exact),
+                           deterministic_edges=len(new_det),
                            probabilistic_links=linked, blocked_by_guard=blocked, review_pairs=review.num_rows,
                            clusters=unaffected_clusters + len(set(roots.values())),
                            seconds=round(time.perf_counter() - t0, 1), model=model,
@@ -135,9 +127,8 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
     work.close()
     log.info("%s incremental linkage: %s new or changed of %s records, %s re-clustered", entity, n_fresh,
              records.num_rows, len(ids))
-    return IncrementalLinkage(membership=membership_table(sub, roots), previous={**previous, **gone},
-                              replaced=ids + list(gone), review=review, result=result,
-                              conflicts=conflicts_table(sub_conflicts))
+    return Linked(membership_table(sub, roots), review, conflicts_table(sub_conflicts), edges, result,
+                  previous={**previous, **gone}, replaced=ids + list(gone))
 
 
 def now() -> dt.datetime:

@@ -48,6 +48,23 @@ def review_import(
     typer.echo(f"{n} decisions recorded for {entity} linkage; run `onesource link` to apply them")
 
 
+def explain(entity_id: Annotated[str, typer.Argument(help="A person_id (P…) or business_id (B…).")]) -> None:
+    """Why a golden record is what it is: its records (with file and line), the edges with their weights, the
+    key links refused as conflicts, the reviewers' decisions, which source won each field, the id's history."""
+    from identity.explain import UnknownId, as_text
+    from identity.explain import explain as run
+    from onesource.core import lake
+
+    con = lake.connect(read_only=True)
+    try:
+        typer.echo(as_text(run(con, entity_id.strip())))
+    except UnknownId as exc:
+        raise fail(str(exc), 2) from None
+    finally:
+        con.close()
+
+
 def register(app: typer.Typer) -> None:
+    app.command("explain")(explain)
     app.add_typer(export_app, name="export")
     app.add_typer(review_app, name="review")

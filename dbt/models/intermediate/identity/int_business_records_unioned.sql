@@ -6,7 +6,7 @@ with
 
 houjin as (
     select
-        'houjin' as source_system, houjin_bango as source_record_key, houjin_bango,
+        'houjin' as source_system, houjin_bango as source_record_key, source_file, source_line, houjin_bango,
         name_core_key, former_name_core_keys, name_kana_key, legal_form,
         coalesce(address_key, outside_address_key) as address_key, town, null::varchar as phone_key,
         corporate_name as name, located_in_city, updated_on::timestamp as observed_at
@@ -15,7 +15,7 @@ houjin as (
 
 keiyaku as (
     select
-        'keiyaku' as source_system, vendor_key as source_record_key, houjin_bango,
+        'keiyaku' as source_system, vendor_key as source_record_key, source_file, source_line, houjin_bango,
         name_core_key, name_kana_key, legal_form,
         coalesce(address_key, outside_address_key) as address_key, town, phone_key,
         trade_name as name, located_in_city, updated_at::timestamp as observed_at
@@ -24,7 +24,7 @@ keiyaku as (
 
 hojokin as (
     select
-        'hojokin' as source_system, shinsei_bango as source_record_key, houjin_bango,
+        'hojokin' as source_system, shinsei_bango as source_record_key, source_file, source_line, houjin_bango,
         name_core_key, corporate_name_kana_key as name_kana_key, legal_form,
         coalesce(address_key, outside_address_key) as address_key, town, phone_key,
         applicant_name as name, address_in_city as located_in_city, updated_at::timestamp as observed_at

@@ -4,7 +4,7 @@ with
 
 juki as (
     select
-        'juki' as source_system, atena_bango as source_record_key,
+        'juki' as source_system, atena_bango as source_record_key, source_file, source_line,
         atena_bango, kojin_bango_token, setai_bango,
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         former_surname_key,
@@ -15,7 +15,7 @@ juki as (
 
 zei as (
     select
-        'zei' as source_system, assessment_key as source_record_key,
+        'zei' as source_system, assessment_key as source_record_key, source_file, source_line,
         atena_bango,
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         birth_year, birth_month, birth_day, sex_code, address_key, town,
@@ -25,7 +25,7 @@ zei as (
 
 kokuho as (
     select
-        'kokuho' as source_system, hihokensha_bango as source_record_key,
+        'kokuho' as source_system, hihokensha_bango as source_record_key, source_file, source_line,
         atena_bango, setai_bango,
         name_key, surname_key, given_name_key, name_kana_key, surname_kana_key, given_name_kana_key,
         birth_year, birth_month, birth_day, sex_code,
@@ -35,7 +35,7 @@ kokuho as (
 
 kosodate_parent as (
     select
-        'kosodate' as source_system, moushikomi_bango || ':保護者' as source_record_key,
+        'kosodate' as source_system, moushikomi_bango || ':保護者' as source_record_key, source_file, source_line,
         parent_name_key as name_key, os_name_key(os_surname(parent_name)) as surname_key,
         os_name_key(os_given_name(parent_name)) as given_name_key,
         parent_name_kana_key as name_kana_key, parent_surname_kana_key as surname_kana_key,
@@ -48,7 +48,7 @@ kosodate_parent as (
 
 kosodate_child as (
     select
-        'kosodate' as source_system, moushikomi_bango || ':児童' as source_record_key,
+        'kosodate' as source_system, moushikomi_bango || ':児童' as source_record_key, source_file, source_line,
         child_atena_bango as atena_bango,
         child_name_key as name_key, os_name_key(os_surname(child_name)) as surname_key,
         os_name_key(os_given_name(child_name)) as given_name_key,
@@ -62,7 +62,7 @@ kosodate_child as (
 
 hojokin as (
     select
-        'hojokin' as source_system, shinsei_bango as source_record_key,
+        'hojokin' as source_system, shinsei_bango as source_record_key, source_file, source_line,
         kojin_bango_token,
         name_key, surname_key, os_name_key(os_given_name(applicant_name)) as given_name_key, name_kana_key,
         surname_kana_key,
@@ -74,7 +74,7 @@ hojokin as (
 
 madoguchi as (
     select
-        'madoguchi' as source_system, uketsuke_bango as source_record_key,
+        'madoguchi' as source_system, uketsuke_bango as source_record_key, source_file, source_line,
         atena_bango,
         received_at as observed_at
     from {{ ref('stg_madoguchi__procedures') }}

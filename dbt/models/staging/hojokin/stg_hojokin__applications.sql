@@ -54,7 +54,8 @@ final as (
         _overflow as extra_fields,
         _delivery_date as delivered_on,
         _loaded_at as loaded_at,
-        _file as source_file
+        _file as source_file,
+        _line as source_line
     from normalized
 )
 

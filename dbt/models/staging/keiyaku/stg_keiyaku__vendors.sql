@@ -36,7 +36,9 @@ final as (
         deleted_at is not null as is_deleted,
         updated_at,
         _delivery_date as delivered_on,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        _file as source_file,
+        _line as source_line
     from normalized
 )
 
