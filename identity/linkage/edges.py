@@ -19,9 +19,10 @@ def read_decisions(lake_con: duckdb.DuckDBPyConnection, entity: str) -> list[tup
                               "'identity' and table_name = ?", [table]).fetchone()[0]
     if not exists:
         return []
-    return lake_con.execute(f"select unique_id_l, unique_id_r, decision from lake.identity.{table} qualify "
-                            "row_number() over (partition by unique_id_l, unique_id_r order by decided_at desc) = 1"
-                            ).fetchall()
+    # the newest decision on a pair stands; "unsure" and a withdrawn decision leave the pair to the model
+    return lake_con.execute(f"""select unique_id_l, unique_id_r, decision from (
+        select * from lake.identity.{table} qualify row_number() over (partition by unique_id_l, unique_id_r
+            order by decided_at desc) = 1) where decision in ('match', 'no_match')""").fetchall()
 
 
 def exact_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, only: str | None = None) -> list[tuple]:

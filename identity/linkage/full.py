@@ -87,7 +87,7 @@ def run_linkage(lake_con: duckdb.DuckDBPyConnection, settings: Settings, spec: L
     model: dict = {}
     if n_input >= 2:
         linker, model = train(work, spec, config)
-    det, conflicts = vet_key_edges(work, spec, model, config)
+    det, conflicts = vet_key_edges(work, spec, model, config, decisions=decisions)
     if model:
         drop_suspect_keys(work, conflicts)
         predictions = scoring_linker(work, model)[0].inference.predict(

@@ -57,7 +57,8 @@ def run_linkage_incremental(lake_con: duckdb.DuckDBPyConnection, settings: Setti
                     where p.unique_id is null or p.fingerprint is distinct from r.fingerprint""")
     n_fresh = work.execute("select count(*) from fresh").fetchone()[0]
     decisions = read_decisions(lake_con, entity)
-    new_det, conflicts = vet_key_edges(work, spec, model, config, touched_by="fresh") if n_fresh else ([], [])
+    new_det, conflicts = vet_key_edges(work, spec, model, config, touched_by="fresh", decisions=decisions) \
+        if n_fresh else ([], [])
     vetted = {u for e in new_det for u in e} | {u for c in conflicts for u in (c.unique_id, c.anchor)}
     # conflicts found by earlier runs in groups no fresh record touches still hold
     conflicts += [c for c in read_conflicts(lake_con, entity) if c.unique_id not in vetted]

@@ -64,7 +64,59 @@ def explain(entity_id: Annotated[str, typer.Argument(help="A person_id (P…) or
         con.close()
 
 
+workbench_app = typer.Typer(help="The reviewer's workbench: the review queue as web pages for the data team's "
+                                   "stewards.", no_args_is_help=True)
+operator_app = typer.Typer(help="The workbench's operators (personal sign-ins).", no_args_is_help=True)
+workbench_app.add_typer(operator_app, name="operator")
+
+
+@workbench_app.command("serve")
+def workbench_serve(host: Annotated[str | None, typer.Option(help="Address (default: the settings', 127.0.0.1).")]
+                    = None,
+                    port: Annotated[int | None, typer.Option(help="Port (default: the settings', 8765).")] = None
+                    ) -> None:
+    """Serve the workbench; every page asks for an operator's sign-in (refuses to start without operators)."""
+    import uvicorn
+
+    from identity.workbench.app import create_app
+    from identity.workbench.operators import operators
+    from onesource.core.settings import get_settings
+
+    settings = get_settings()
+    if not operators(settings):
+        raise fail("no operator yet: add one with `onesource workbench operator add NAME`", 2)
+    host, port = host or settings.workbench_host, port or settings.workbench_port
+    typer.echo(f"workbench on http://{host}:{port}/ (sign-in required)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
+                proxy_headers=False, server_header=False)
+
+
+@operator_app.command("add")
+def operator_add(name: Annotated[str, typer.Argument(help="The steward's sign-in name (lower case).")]) -> None:
+    """Create or reset an operator; prints the password once (only its hash is kept)."""
+    from identity.workbench.operators import add_operator
+    from onesource.core.settings import get_settings
+
+    try:
+        password = add_operator(get_settings(), name)
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+    typer.echo(f"operator: {name}\npassword: {password}\n(the password is shown only now)")
+
+
+@operator_app.command("remove")
+def operator_remove(name: Annotated[str, typer.Argument(help="The operator to remove.")]) -> None:
+    """Remove an operator (their open sessions end when the workbench restarts)."""
+    from identity.workbench.operators import remove_operator
+    from onesource.core.settings import get_settings
+
+    if not remove_operator(get_settings(), name):
+        raise fail(f"no operator {name}", 2)
+    typer.echo(f"operator {name} removed")
+
+
 def register(app: typer.Typer) -> None:
     app.command("explain")(explain)
+    app.add_typer(workbench_app, name="workbench")
     app.add_typer(export_app, name="export")
     app.add_typer(review_app, name="review")

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     api_max_json_depth: int = Field(default=32, description="Deepest nesting of a JSON body (422 above).")
     api_resident_credential_max_hours: float = Field(
         default=24.0, description="Longest lifetime of a resident credential.")
+    workbench_host: str = Field(default="127.0.0.1", description="Address the reviewer's workbench listens on "
+                                "(it always asks for an operator's sign-in).")
+    workbench_port: int = Field(default=8765, description="Port of the reviewer's workbench.")
+    workbench_secure_cookie: bool = Field(
+        default=False, description="Mark the workbench's session cookie Secure (set it where the workbench is "
+        "served over HTTPS, behind the city's reverse proxy).")
     ingest_max_future_days: int = Field(
         default=1, description="A delivery dated more than this many days after today (Asia/Tokyo) is refused.")
     lake_lock_wait_seconds: float = Field(
