@@ -21,6 +21,7 @@ from identity.linkage import (
     run_linkage,
     run_linkage_incremental,
 )
+from identity.linkage.calibrate import fit_band, on_labels, read_labels
 from identity.stable_ids import assign
 from onesource.core.faults import kill_point
 from onesource.core.lake import LAKE_ALIAS as L
@@ -51,6 +52,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
         clusters bigint, seconds double, link_threshold double, review_lower double, model_json varchar)""")
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists mode varchar")
     con.execute(f"alter table {L}.identity.linkage_runs add column if not exists key_conflicts bigint")
+    for col in ("labels bigint", "label_precision double", "label_recall double"):
+        con.execute(f"alter table {L}.identity.linkage_runs add column if not exists {col}")
     con.execute(f"""create table if not exists {L}.identity.{entity}_edges (
         unique_id_l varchar, unique_id_r varchar, edge varchar, key_column varchar, match_probability double,
         run_id varchar)""")
@@ -91,15 +94,18 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
     """Link one entity and record stable ids. ``incremental`` links only new and changed records onto the
     known clusters with the last full run's model (falling back to a full run when there is none), and
     rewrites only the membership rows of the clusters it re-clustered."""
-    config = config or LinkageConfig()
     entity = spec.entity
     ensure_tables(con, entity)
+    labels = read_labels(con, entity)
+    config = fit_band(config or LinkageConfig(), labels)
     started = dt.datetime.now(dt.UTC)
     model = _last_model(con, entity) if incremental else None
     mode = "incremental" if model else "full"
     linked = run_linkage_incremental(con, settings, spec, model, config) if model else \
         run_linkage(con, settings, spec, config)
     membership, review, conflicts, result = linked.membership, linked.review, linked.conflicts, linked.result
+    figures = on_labels(config, labels)
+    result.labels, result.label_precision, result.label_recall = figures.labels, figures.precision, figures.recall
     previous, replaced = linked.previous, linked.replaced
     if replaced is None:
         previous = {}
@@ -162,12 +168,13 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
                     [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
         insert_rows(con, f"{L}.identity.{entity}_membership_changes",
                     ["run_id", "unique_id", "old_id", "new_id", "recorded_at"], changes)
-        con.execute(f"insert into {L}.identity.linkage_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"insert into {L}.identity.linkage_runs values "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
                      result.probabilistic_links, result.blocked_by_guard, result.review_pairs, result.clusters,
                      result.seconds, config.link, config.review_lower,
                      json.dumps(result.model, ensure_ascii=False) if mode == "full" else None, mode,
-                     result.key_conflicts])
+                     result.key_conflicts, result.labels, result.label_precision, result.label_recall])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

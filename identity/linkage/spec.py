@@ -12,6 +12,7 @@ class LinkageConfig:
 
     link: float = 0.95
     review_lower: float = 0.5
+    link_floor: float = 0.8  # reviewers' labels may bring the link threshold down to here, not further
     max_pairs_u: float = 2e6
     # a record sharing a key with the key's anchor is not linked on the key when the evidence about who it is
     # (each level's match weight bounded to ±key_conflict_bound) sums below key_conflict_weight. Chosen from the
@@ -52,5 +53,8 @@ class LinkageResult:
     clusters: int
     seconds: float
     key_conflicts: int = 0
+    labels: int = 0  # reviewers' decisions with a score: the band's precision and recall on them
+    label_precision: float | None = None
+    label_recall: float | None = None
     model: dict = field(repr=False, default_factory=dict)
     chart_path: Path | None = None

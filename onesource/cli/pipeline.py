@@ -81,7 +81,9 @@ def _print_linkage(results: dict) -> None:
                    f"edges, {r.scored_pairs:,} scored pairs, {r.probabilistic_links:,} links, "
                    f"{r.blocked_by_guard:,} blocked by the guard, {r.key_conflicts:,} key links refused as "
                    f"conflicts, {r.review_pairs:,} to review, "
-                   f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s")
+                   f"{r.clusters:,} {'businesses' if entity == 'business' else 'persons'} in {r.seconds}s"
+                   + (f"; on {r.labels:,} reviewed pairs P {r.label_precision} R {r.label_recall}"
+                      if r.labels else ""))
 
 
 def _run(landing: Path | None, incremental: bool, note: str, run_expectations: bool = True,
