@@ -2,6 +2,7 @@
 
     python bench/bench_review.py                    # 50,000 residents, a reviewer answers half the queue
     python bench/bench_review.py --residents 20000 --answer 0.5
+    python bench/bench_review.py --residents 20000 --noise typo=0.1 --noise kana_variant=0.2 --noise old_address=0.6
 
 Simulates a city and builds it up to the linkage; then a simulated reviewer answers a batch of the person
 and business queues (the workbench's order: most impact first) from the truth files, as a steward would
@@ -87,14 +88,24 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--answer", type=float, default=0.5, help="share of each queue the reviewer answers")
+    ap.add_argument("--noise", action="append", default=[], metavar="KIND=RATE",
+                    help="a harder city: raise a noise rate of the simulator (repeatable), e.g. typo=0.08")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="onesource-bench-review-"))
+    config = []
+    if args.noise:
+        import yaml
+
+        (work / "sim.yaml").parent.mkdir(parents=True, exist_ok=True)
+        noise = {k: float(v) for k, v in (n.split("=", 1) for n in args.noise)}
+        (work / "sim.yaml").write_text(yaml.safe_dump({"noise": noise}), encoding="utf-8")
+        config = ["--config", str(work / "sim.yaml")]
     os.environ.update({"ONESOURCE_HOME": str(work / "home"), "ONESOURCE_KEYS_DIR": str(work / "keys")})
     try:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
                         "--truth", str(work / "truth"), "--residents", str(args.residents), "--days",
-                        str(args.days), "--seed", str(args.seed)], check=True, cwd=REPO, capture_output=True)
+                        str(args.days), "--seed", str(args.seed), *config], check=True, cwd=REPO, capture_output=True)
         from identity.run import link_all
         from onesource import refresh
         from onesource.core import lake
@@ -111,7 +122,8 @@ def main() -> None:
         link_all(con, settings)
         after = snapshot(con, work / "truth", batches)
         con.close()
-        result = {"residents": args.residents, "answered": {e: len(b) for e, b in batches.items()},
+        result = {"residents": args.residents, "noise": args.noise,
+                  "answered": {e: len(b) for e, b in batches.items()},
                   "before": before, "after": after}
         for e in ("person", "business"):
             b, a = before[e], after[e]

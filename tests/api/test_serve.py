@@ -80,10 +80,15 @@ def test_a_forwarded_for_header_does_not_buy_a_fresh_bucket_from_the_real_server
     claim to come from."""
     base, _env, log = server
     url = f"{base}/v1/persons/{people['parent']}"
-    codes = [httpx.get(url, params={"purpose": "jidou_teate"},
-                       headers={"X-API-Key": f"osk_bbbbbbbbbbbb_{'y' * 43}", "X-Forwarded-For": f"198.51.100.{i}",
-                                "X-Real-IP": f"198.51.100.{i}"}).status_code for i in range(40)]
-    assert codes.count(401) <= 25 and codes[-1] == 429, codes  # 20 at once, then 1 a second
+    started = time.monotonic()
+    with httpx.Client() as client:
+        codes = [client.get(url, params={"purpose": "jidou_teate"},
+                            headers={"X-API-Key": f"osk_bbbbbbbbbbbb_{'y' * 43}",
+                                     "X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"198.51.100.{i}"}
+                            ).status_code for i in range(40)]
+    elapsed = time.monotonic() - started
+    # 20 at once, then 1 a second (a slow or busy machine refills the bucket while the 40 are sent)
+    assert codes.count(401) <= 21 + elapsed and codes.count(429) >= 40 - 21 - elapsed - 1, (codes, elapsed)
     # a body far over the limit, declared: refused at once, the connection closed, the server still up
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:

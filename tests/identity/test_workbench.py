@@ -179,6 +179,8 @@ def test_reviewers_decide_through_the_page_and_the_next_build_applies_them(bench
     link_all(lake.connect(), get_settings())
     ids_b, ids_p = _ids("business"), _ids("person")
     assert before_b[b_left] != before_b[b_right] and ids_b[b_left] == ids_b[b_right]
+    page.goto(base + f"cluster?id={ids_b[b_left]}")
+    assert "merged" in page.inner_text("#history") and "代表者に電話で確認" in page.inner_text("#decisions")
     if person_pair:
         assert ids_p[person_pair[0]] != ids_p[person_pair[1]]
     assert ids_p[split_off] != pid
