@@ -2,6 +2,7 @@
 
     python bench/bench_review.py                    # 50,000 residents, a reviewer answers half the queue
     python bench/bench_review.py --residents 20000 --answer 0.5
+    python bench/bench_review.py --residents 20000 --link 0.999 --review-lower 0.01   # a cautious first band
     python bench/bench_review.py --residents 20000 --noise typo=0.1 --noise kana_variant=0.2 --noise old_address=0.6
 
 Simulates a city and builds it up to the linkage; then a simulated reviewer answers a batch of the person
@@ -88,6 +89,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--answer", type=float, default=0.5, help="share of each queue the reviewer answers")
+    ap.add_argument("--link", type=float, default=0.95, help="the data team's starting link threshold")
+    ap.add_argument("--review-lower", type=float, default=0.5, help="the data team's starting review floor")
     ap.add_argument("--noise", action="append", default=[], metavar="KIND=RATE",
                     help="a harder city: raise a noise rate of the simulator (repeatable), e.g. typo=0.08")
     args = ap.parse_args()
@@ -106,6 +109,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
                         "--truth", str(work / "truth"), "--residents", str(args.residents), "--days",
                         str(args.days), "--seed", str(args.seed), *config], check=True, cwd=REPO, capture_output=True)
+        from identity.linkage import LinkageConfig
         from identity.run import link_all
         from onesource import refresh
         from onesource.core import lake
@@ -116,13 +120,16 @@ def main() -> None:
                             only=["ingest", "staging", "linkage"])
         print(f"built {args.residents:,} residents in {time.perf_counter() - t:.0f} s", flush=True)
         con = lake.connect()
+        band = LinkageConfig(link=args.link, review_lower=args.review_lower)
+        if band != LinkageConfig():  # the data team starts from its own band
+            link_all(con, settings, band)
         before = snapshot(con, work / "truth", {})
         batches = answer(con, work / "truth", args.answer)
         before = snapshot(con, work / "truth", batches)  # the same figures, without the answered pairs
-        link_all(con, settings)
+        link_all(con, settings, band)  # the labels move the band from there
         after = snapshot(con, work / "truth", batches)
         con.close()
-        result = {"residents": args.residents, "noise": args.noise,
+        result = {"residents": args.residents, "noise": args.noise, "start_band": [args.review_lower, args.link],
                   "answered": {e: len(b) for e, b in batches.items()},
                   "before": before, "after": after}
         for e in ("person", "business"):
