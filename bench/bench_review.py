@@ -93,8 +93,10 @@ def main() -> None:
     ap.add_argument("--review-lower", type=float, default=0.5, help="the data team's starting review floor")
     ap.add_argument("--noise", action="append", default=[], metavar="KIND=RATE",
                     help="a harder city: raise a noise rate of the simulator (repeatable), e.g. typo=0.08")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the city and its lake in this folder")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="onesource-bench-review-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="onesource-bench-review-"))
+    work.mkdir(parents=True, exist_ok=True)
     config = []
     if args.noise:
         import yaml
@@ -141,7 +143,8 @@ def main() -> None:
         (HERE / "results").mkdir(exist_ok=True)
         (HERE / "results" / "review.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

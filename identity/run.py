@@ -42,6 +42,9 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
     con.execute(f"""create table if not exists {L}.identity.{entity}_review_decisions (
         unique_id_l varchar, unique_id_r varchar, decision varchar, reviewer varchar, note varchar,
         decided_at timestamptz)""")
+    # the probability the model gave a pair when it was decided: the pair's label survives the queue's rewrite
+    con.execute(f"alter table {L}.identity.{entity}_review_decisions add column if not exists match_probability "
+                "double")
     con.execute(f"""create table if not exists {L}.identity.{entity}_id_history (
         run_id varchar, event varchar, {entity}_id varchar, related_id varchar, recorded_at timestamptz)""")
     con.execute(f"""create table if not exists {L}.identity.{entity}_membership_changes (
@@ -225,7 +228,8 @@ def import_decisions(con: duckdb.DuckDBPyConnection, path: Path, entity: str = "
             rows.append((a, b, decision, rec.get("reviewer") or None, rec.get("note") or None,
                          dt.datetime.now(dt.UTC)))
     if rows:
-        con.executemany(f"insert into {L}.identity.{entity}_review_decisions values (?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(f"insert into {L}.identity.{entity}_review_decisions "
+                    "(unique_id_l, unique_id_r, decision, reviewer, note, decided_at) values (?, ?, ?, ?, ?, ?)", rows)
     return len(rows)
 
 

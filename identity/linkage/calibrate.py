@@ -35,16 +35,24 @@ def read_labels(con: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[float
     and that the model scored."""
     tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = ? and "
                                         "schema_name = 'identity'", [L]).fetchall()}
-    if not {f"{entity}_review_decisions", f"{entity}_review_queue"} <= tables:
+    if f"{entity}_review_decisions" not in tables:
         return []
+    cols = {r[0] for r in con.execute("select column_name from duckdb_columns() where database_name = ? and "
+                                      "schema_name = 'identity' and table_name = ?",
+                                      [L, f"{entity}_review_decisions"]).fetchall()}
+    kept = "d.match_probability" if "match_probability" in cols else "null::double"
+    queued = (f"""(select unique_id_l, unique_id_r, match_probability from {L}.identity.{entity}_review_queue
+                   where match_probability is not null qualify row_number() over
+                   (partition by unique_id_l, unique_id_r order by run_id desc) = 1)"""
+              if f"{entity}_review_queue" in tables else
+              "(select null::varchar as unique_id_l, null::varchar as unique_id_r, null::double as match_probability)")
+    # the probability kept with the decision (the workbench keeps it), else the queue's
     return [(float(p), d == "match") for p, d in con.execute(f"""
         with d as (select * from {L}.identity.{entity}_review_decisions qualify row_number() over
-                   (partition by unique_id_l, unique_id_r order by decided_at desc) = 1),
-        q as (select unique_id_l, unique_id_r, match_probability from {L}.identity.{entity}_review_queue
-              where match_probability is not null qualify row_number() over
-              (partition by unique_id_l, unique_id_r order by run_id desc) = 1)
-        select q.match_probability, d.decision from d join q using (unique_id_l, unique_id_r)
-        where d.decision in ('match', 'no_match')""").fetchall()]
+                   (partition by unique_id_l, unique_id_r order by decided_at desc) = 1)
+        select coalesce({kept}, q.match_probability) as p, d.decision from d
+        left join {queued} q using (unique_id_l, unique_id_r)
+        where d.decision in ('match', 'no_match') and p is not null""").fetchall()]
 
 
 def fit_band(config: LinkageConfig, labels: list[tuple[float, bool]], target: float = 0.99,

@@ -91,20 +91,18 @@ def key_pairs(work: duckdb.DuckDBPyConnection, spec: LinkSpec, touched_by: str |
 def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict | None, config: LinkageConfig,
                   touched_by: str | None = None, decisions: list[tuple[str, str, str]] = ()
                   ) -> tuple[list[tuple[str, str, str]], list[KeyConflict]]:
-    """The deterministic edges (anchor, member, key column) the evidence does not contradict, and the key
-    conflicts (without a model, every
-    key edge stands: there is nothing yet to weigh the evidence with)."""
+    """The deterministic edges (anchor, member, key column) that neither the evidence nor a reviewer
+    contradicts, and the key conflicts (without a model only a reviewer's "different" refuses a key: there is
+    nothing yet to weigh the evidence with)."""
     key_pairs(work, spec, touched_by)
-    # a reviewer who said two records sharing a key are different (a split) cuts the key link between them
+    # a reviewer who said two records sharing a key are different (or split them) cuts the key link between them
     different = {(a, b) for a, b, d in decisions if d == "no_match"}
     different |= {(b, a) for a, b in different}
     same = {(a, b) for a, b, d in decisions if d == "match"}
     same |= {(b, a) for a, b in same}
-    if not model or not model.get("comparisons"):
-        return [tuple(r) for r in work.execute("select anchor, member, key_column from key_pairs").fetchall()
-                if (r[0], r[1]) not in different], []
     cols = [c for c in spec.columns if c not in ("unique_id",)]
-    evidence = evidence_sql(model, config.key_conflict_bound, spec.not_key_evidence)
+    evidence = evidence_sql(model, config.key_conflict_bound, spec.not_key_evidence) \
+        if model and model.get("comparisons") else "0"  # without a model, only reviewers refuse a key
     rows = work.execute(f"""
         with pairs as (
             select k.anchor, k.member, k.key_column, k.key_value,
@@ -118,9 +116,9 @@ def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict |
     edges: list[tuple[str, str, str]] = []
     conflicts: dict[str, KeyConflict] = {}
     for anchor, member, key_column, key_value, w in rows:
-        if (anchor, member) in different:
-            continue
-        if w < config.key_conflict_weight and (anchor, member) not in same:  # a reviewer may vouch for it
+        # a reviewer's "different" refuses the key like a contradiction does; a reviewer's "same" vouches for it
+        refused = (anchor, member) in different or (w < config.key_conflict_weight and (anchor, member) not in same)
+        if refused:
             conflicts.setdefault(member, KeyConflict(member, anchor, key_column, key_value, round(float(w), 2)))
         else:
             edges.append((anchor, member, key_column))

@@ -198,8 +198,14 @@ def decide(con: duckdb.DuckDBPyConnection, entity: str, left: str, right: str, d
                         [a, b]).fetchone()[0]
     if known != 2:
         raise LookupError("both records must be in the current linkage")
-    con.execute(f"insert into {L}.identity.{entity}_review_decisions values (?, ?, ?, ?, ?, ?)",
-                [a, b, DECISIONS[decision], reviewer, (note or "").strip()[:500] or None, dt.datetime.now(dt.UTC)])
+    p = con.execute(f"select match_probability from {L}.identity.{entity}_review_queue where unique_id_l = ? and "
+                    "unique_id_r = ? order by run_id desc limit 1", [a, b]).fetchone() \
+        if _exists(con, f"{entity}_review_queue") else None
+    con.execute(f"insert into {L}.identity.{entity}_review_decisions "
+                    "(unique_id_l, unique_id_r, decision, reviewer, note, decided_at, match_probability) "
+                    "values (?, ?, ?, ?, ?, ?, ?)",
+                [a, b, DECISIONS[decision], reviewer, (note or "").strip()[:500] or None, dt.datetime.now(dt.UTC),
+                 p[0] if p else None])
     return DECISIONS[decision]
 
 
@@ -219,5 +225,6 @@ def split(con: duckdb.DuckDBPyConnection, entity_id: str, selected: list[str], r
     rows = [(*sorted((s, r)), "no_match", reviewer, text, now) for s in chosen for r in rest]
     rows += [(*sorted((chosen[0], s)), "match", reviewer, text, now) for s in chosen[1:]]
     ensure_tables(con, entity)
-    con.executemany(f"insert into {L}.identity.{entity}_review_decisions values (?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(f"insert into {L}.identity.{entity}_review_decisions "
+                    "(unique_id_l, unique_id_r, decision, reviewer, note, decided_at) values (?, ?, ?, ?, ?, ?)", rows)
     return len(rows)

@@ -55,7 +55,8 @@ def test_labels_are_read_from_the_reviewers_decisions_and_the_queue(tmp_path):
         now = dt.datetime.now(dt.UTC)
         con.executemany("insert into lake.identity.person_review_queue values (?, ?, ?, 'person-000001', 'open')",
                         [("a", "b", 0.9), ("c", "d", 0.55), ("e", "f", 0.7), ("g", "h", None)])
-        con.executemany("insert into lake.identity.person_review_decisions values (?, ?, ?, 'r', null, ?)",
+        con.executemany("insert into lake.identity.person_review_decisions (unique_id_l, unique_id_r, decision, "
+                        "reviewer, note, decided_at) values (?, ?, ?, 'r', null, ?)",
                         [("a", "b", "match", now), ("c", "d", "no_match", now),
                          ("e", "f", "match", now), ("e", "f", "withdrawn", now + dt.timedelta(seconds=1)),
                          ("g", "h", "match", now)])
