@@ -111,9 +111,13 @@ def explain(con: duckdb.DuckDBPyConnection, entity_id: str) -> Explanation:
             order by decided_at""", [ids, ids])
     history = []
     if _exists(con, "identity", f"{entity}_id_history"):
-        history = _rows(con, f"""select run_id, event, {idc} as entity_id, related_id, recorded_at
+        history = _rows(con, f"""select run_id, event, {idc} as entity_id, related_id, recorded_at, cause
             from {L}.identity.{entity}_id_history where {idc} = ? or related_id = ?
             order by recorded_at, run_id""", [entity_id, entity_id])
+    if _exists(con, "identity", f"{entity}_membership_changes"):  # records that moved in or out
+        history += _rows(con, f"""select run_id, 'moved' as event, new_id as entity_id, old_id as related_id,
+                recorded_at, cause, unique_id from {L}.identity.{entity}_membership_changes
+            where new_id = ? or old_id = ? order by recorded_at, run_id""", [entity_id, entity_id])
     golden, winners, notes = {}, [], []
     dim = f"dim_{entity}"
     if _exists(con, "marts", dim):
@@ -150,6 +154,7 @@ def as_text(x: Explanation) -> str:
     out += [f"  {d['unique_id_l']} — {d['unique_id_r']}: {d['decision']} by {d['reviewer'] or '-'} "
             f"({d['note'] or ''}) {d['decided_at']}" for d in x.decisions]
     out.append(f"ID の履歴 / id history ({len(x.history)}):")
-    out += [f"  {h['run_id']} {h['event']} {h['entity_id']} {h['related_id'] or ''}" for h in x.history]
+    out += [f"  {h['run_id']} {h['event']} {h.get('unique_id') or ''} {h['entity_id']} {h['related_id'] or ''} "
+            f"({h['cause'] or 'linkage'})" for h in x.history]
     out += [f"注 / note: {n}" for n in x.notes]
     return "\n".join(out)

@@ -49,6 +49,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:
         run_id varchar, event varchar, {entity}_id varchar, related_id varchar, recorded_at timestamptz)""")
     con.execute(f"""create table if not exists {L}.identity.{entity}_membership_changes (
         run_id varchar, unique_id varchar, old_id varchar, new_id varchar, recorded_at timestamptz)""")
+    for table in ("id_history", "membership_changes"):
+        con.execute(f"alter table {L}.identity.{entity}_{table} add column if not exists cause varchar")
     con.execute(f"""create table if not exists {L}.identity.linkage_runs (
         run_id varchar, entity varchar, started_at timestamptz, records bigint, scored_pairs bigint,
         deterministic_edges bigint, probabilistic_links bigint, blocked_by_guard bigint, review_pairs bigint,
@@ -166,11 +168,16 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
             con.unregister("queue_arrow")
         elif _exists(con, f"{entity}_review_queue"):
             con.execute(f"delete from {L}.identity.{entity}_review_queue")
+        records = _reviewed(con, entity)
+        reviewed = {ids[u] for u in records for ids in (previous, stable) if u in ids}
         insert_rows(con, f"{L}.identity.{entity}_id_history",
-                    ["run_id", "event", f"{entity}_id", "related_id", "recorded_at"],
-                    [(run_id, e.event, e.entity_id, e.related_id, started) for e in events])
+                    ["run_id", "event", f"{entity}_id", "related_id", "recorded_at", "cause"],
+                    [(run_id, e.event, e.entity_id, e.related_id, started,
+                      "reviewer" if e.entity_id in reviewed or e.related_id in reviewed else "linkage")
+                     for e in events])
         insert_rows(con, f"{L}.identity.{entity}_membership_changes",
-                    ["run_id", "unique_id", "old_id", "new_id", "recorded_at"], changes)
+                    ["run_id", "unique_id", "old_id", "new_id", "recorded_at", "cause"],
+                    [(*c, "reviewer" if c[1] in records else "linkage") for c in changes])
         con.execute(f"insert into {L}.identity.linkage_runs values "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, entity, started, result.records, result.scored_pairs, result.deterministic_edges,
@@ -184,6 +191,15 @@ def link_entity(con: duckdb.DuckDBPyConnection, settings: Settings, spec: LinkSp
         raise
     log.info("%s linkage %s: %s", entity, run_id, {k: v for k, v in asdict(result).items() if k != "model"})
     return run_id, result
+
+
+def _reviewed(con: duckdb.DuckDBPyConnection, entity: str) -> set[str]:
+    """The records a reviewer decided on since the entity's last run: the id history and the membership
+    changes say when a merge, a split or a move was the reviewers' doing."""
+    last = con.execute(f"select max(started_at) from {L}.identity.linkage_runs where entity = ?", [entity]).fetchone()[0]
+    rows = con.execute(f"select unique_id_l, unique_id_r from {L}.identity.{entity}_review_decisions "
+                       "where ? is null or decided_at > ?", [last, last]).fetchall()
+    return {u for pair in rows for u in pair}
 
 
 def _write_edges(con: duckdb.DuckDBPyConnection, entity: str, edges: pa.Table, replaced: list[str] | None) -> None:

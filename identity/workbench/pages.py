@@ -124,7 +124,9 @@ CLUSTER = """{% extends "base" %}{% block title %}{{ x.entity_id }}{% endblock %
 {% for d in x.decisions %}<li>{{ d.unique_id_l }} — {{ d.unique_id_r }}: {{ labels.get(d.decision, d.decision) }} —
 {{ d.reviewer }}: {{ d.note or '' }} ({{ d.decided_at }})</li>{% else %}<li>ありません。</li>{% endfor %}</ul>
 <h2>ID の履歴 / id history</h2><ul id="history">
-{% for h in x.history %}<li>{{ h.run_id }}: {{ h.event }} {{ h.entity_id }} {{ h.related_id or '' }} ({{ h.recorded_at }})</li>
+{% for h in x.history %}<li>{{ h.run_id }}: {{ h.event }}{% if h.unique_id %} {{ h.unique_id }}
+{{ h.related_id }} → {{ h.entity_id }}{% else %} {{ h.entity_id }} {{ h.related_id or '' }}{% endif %}
+— {{ '審査者の判断による / by a reviewer' if h.cause == 'reviewer' else '名寄せ / linkage' }} ({{ h.recorded_at }})</li>
 {% endfor %}</ul>{% for n in x.notes %}<p>{{ n }}</p>{% endfor %}{% endblock %}"""
 
 MESSAGE = """{% extends "base" %}{% block title %}{{ title }}{% endblock %}{% block main %}

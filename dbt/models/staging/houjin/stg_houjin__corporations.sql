@@ -6,16 +6,23 @@ source as (
     {{ only_new_deliveries() }}
 ),
 
-normalized as (
-    select *, os_company(name) as company, os_address(city_name || coalesce(street_number, '')) as address
-    from source
+history as (  -- the names the NTA published for the number before its current one (商号変更)
+    select
+        versions.corporate_number,
+        list_sort(list(distinct os_company(versions.name).core)) as former_core_names
+    from {{ bronze_versions('houjin__hojin') }} as versions
+    inner join source on versions.corporate_number = source.corporate_number
+    where os_company(versions.name).core is distinct from os_company(source.name).core
+    group by versions.corporate_number
 ),
 
-history as (  -- every name the NTA ever published for the number (商号変更 leaves the old one in older rows)
-    select corporate_number, list(distinct os_company(name).core) as core_names
-    from {{ bronze_versions('houjin__hojin') }}
-    where corporate_number in (select corporate_number from source)
-    group by corporate_number
+normalized as (
+    select
+        source.*, history.former_core_names,
+        os_company(source.name) as company,
+        os_address(source.city_name || coalesce(source.street_number, '')) as address
+    from source
+    left join history using (corporate_number)
 ),
 
 final as (
@@ -23,7 +30,7 @@ final as (
         corporate_number as houjin_bango,
         name as corporate_name,
         company.core as name_core_key,
-        list_sort(list_filter(h.core_names, n -> n is distinct from company.core)) as former_name_core_keys,
+        former_core_names as former_name_core_keys,
         company.form as legal_form,
         company.form_position as legal_form_position,
         furigana as name_kana,
@@ -52,7 +59,6 @@ final as (
         _file as source_file,
         _line as source_line
     from normalized
-    left join history h using (corporate_number)
 )
 
 select * from final
