@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.lake import dict_rows, table_exists
 
 # the fields shown for a record, per entity (the linkage's normalized keys, as the comparisons see them)
 FIELDS = {
@@ -54,15 +55,8 @@ def entity_of(entity_id: str) -> str:
     return "person" if entity_id[0] == "P" else "business"
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
-                            "and table_name = ?", [L, schema, table]).fetchone()[0])
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cur = con.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return dict_rows(con.execute(sql, params))
 
 
 def weight(p: float | None) -> float | None:
@@ -81,13 +75,13 @@ def explain(con: duckdb.DuckDBPyConnection, entity_id: str) -> Explanation:
                                      "order by unique_id", [entity_id]).fetchall()]
     if not ids:
         raise UnknownId(f"no {entity} {entity_id} in the current linkage")
-    fields = ", ".join(f"r.{f}" for f in FIELDS[entity] if f != "birth_date" or entity == "person")
+    fields = ", ".join(f"r.{f}" for f in FIELDS[entity])
     records = _rows(con, f"""
         select r.unique_id, r.source_system, r.source_record_key, r.source_file, r.source_line, {fields}
         from {L}.identity.int_{entity}_records_unioned r where r.unique_id in (select unnest(?))
         order by r.source_system, r.unique_id""", [ids])
     edges = []
-    if _exists(con, "identity", f"{entity}_edges"):
+    if table_exists(con, "identity", f"{entity}_edges"):
         edges = _rows(con, f"""select unique_id_l, unique_id_r, edge, key_column, match_probability, run_id
             from {L}.identity.{entity}_edges
             where unique_id_l in (select unnest(?)) and unique_id_r in (select unnest(?))
@@ -95,7 +89,7 @@ def explain(con: duckdb.DuckDBPyConnection, entity_id: str) -> Explanation:
         for e in edges:
             e["match_weight"] = weight(e["match_probability"])
     refused = []
-    if _exists(con, "identity", f"{entity}_key_conflicts"):
+    if table_exists(con, "identity", f"{entity}_key_conflicts"):
         refused = _rows(con, f"""select k.unique_id, k.key_column, k.key_value, k.anchor_unique_id,
                 k.evidence_weight, m.{idc} as record_id, a.{idc} as anchor_id
             from {L}.identity.{entity}_key_conflicts k
@@ -104,23 +98,23 @@ def explain(con: duckdb.DuckDBPyConnection, entity_id: str) -> Explanation:
             where k.unique_id in (select unnest(?)) or k.anchor_unique_id in (select unnest(?))
             order by k.unique_id""", [ids, ids])
     decisions = []
-    if _exists(con, "identity", f"{entity}_review_decisions"):
+    if table_exists(con, "identity", f"{entity}_review_decisions"):
         decisions = _rows(con, f"""select unique_id_l, unique_id_r, decision, reviewer, note, decided_at
             from {L}.identity.{entity}_review_decisions
             where unique_id_l in (select unnest(?)) or unique_id_r in (select unnest(?))
             order by decided_at""", [ids, ids])
     history = []
-    if _exists(con, "identity", f"{entity}_id_history"):
+    if table_exists(con, "identity", f"{entity}_id_history"):
         history = _rows(con, f"""select run_id, event, {idc} as entity_id, related_id, recorded_at, cause
             from {L}.identity.{entity}_id_history where {idc} = ? or related_id = ?
             order by recorded_at, run_id""", [entity_id, entity_id])
-    if _exists(con, "identity", f"{entity}_membership_changes"):  # records that moved in or out
+    if table_exists(con, "identity", f"{entity}_membership_changes"):  # records that moved in or out
         history += _rows(con, f"""select run_id, 'moved' as event, new_id as entity_id, old_id as related_id,
                 recorded_at, cause, unique_id from {L}.identity.{entity}_membership_changes
             where new_id = ? or old_id = ? order by recorded_at, run_id""", [entity_id, entity_id])
     golden, winners, notes = {}, [], []
     dim = f"dim_{entity}"
-    if _exists(con, "marts", dim):
+    if table_exists(con, "marts", dim):
         rows = _rows(con, f"select * from {L}.marts.{dim} where {idc} = ?", [entity_id])
         if rows:
             golden = rows[0]

@@ -25,7 +25,7 @@ from identity.linkage.calibrate import fit_band, on_labels, read_labels
 from identity.stable_ids import assign
 from onesource.core.faults import kill_point
 from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.lake import insert_rows
+from onesource.core.lake import insert_rows, table_exists
 from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,7 @@ DECISIONS = ("match", "no_match")
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = "
-                            "'identity' and table_name = ?", [L, table]).fetchone()[0])
+    return table_exists(con, "identity", table)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: str) -> None:

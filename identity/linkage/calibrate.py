@@ -21,6 +21,7 @@ import duckdb
 
 from identity.linkage.spec import LinkageConfig
 from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.lake import table_exists
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,7 @@ class LabelFigures:
 def read_labels(con: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[float, bool]]:
     """(probability when queued, reviewer said same) for every pair whose newest decision is same or different
     and that the model scored."""
-    tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where database_name = ? and "
-                                        "schema_name = 'identity'", [L]).fetchall()}
-    if f"{entity}_review_decisions" not in tables:
+    if not table_exists(con, "identity", f"{entity}_review_decisions"):
         return []
     cols = {r[0] for r in con.execute("select column_name from duckdb_columns() where database_name = ? and "
                                       "schema_name = 'identity' and table_name = ?",
@@ -44,7 +43,7 @@ def read_labels(con: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[float
     queued = (f"""(select unique_id_l, unique_id_r, match_probability from {L}.identity.{entity}_review_queue
                    where match_probability is not null qualify row_number() over
                    (partition by unique_id_l, unique_id_r order by run_id desc) = 1)"""
-              if f"{entity}_review_queue" in tables else
+              if table_exists(con, "identity", f"{entity}_review_queue") else
               "(select null::varchar as unique_id_l, null::varchar as unique_id_r, null::double as match_probability)")
     # the probability kept with the decision (the workbench keeps it), else the queue's
     return [(float(p), d == "match") for p, d in con.execute(f"""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import duckdb
 
 from identity.linkage.spec import LinkageConfig, LinkSpec
+from onesource.core.lake import table_exists
 
 # whose word on each key counts most: the issuing system's record is the key's anchor, else the first of the
 # others in this order (a vendor registers its own number; a form typed by staff comes last)
@@ -48,23 +49,28 @@ def level_weight(level: dict, bound: float) -> float:
     return max(-bound, min(bound, math.log2(m / u)))
 
 
+def level_case(comparison: dict, value, otherwise: str = "0") -> str:
+    """One comparison of a Splink model as a SQL CASE over ``<col>_l`` / ``<col>_r`` columns: Splink's own level
+    conditions in order (the first that holds wins), each level answered by ``value(index, level)``."""
+    whens = []
+    for i, level in enumerate(comparison.get("comparison_levels", [])):
+        if level["sql_condition"].strip().upper() == "ELSE":
+            otherwise = value(i, level)
+        else:
+            whens.append(f"when {level['sql_condition']} then {value(i, level)}")
+    return f"(case {' '.join(whens)} else {otherwise} end)" if whens else otherwise
+
+
+def pair_columns(columns: list[str], left: str = "l", right: str = "r") -> str:
+    """The select list that puts two records side by side as Splink's conditions read them."""
+    return ", ".join(f"{left}.{c} as {c}_l, {right}.{c} as {c}_r" for c in columns)
+
+
 def evidence_sql(model: dict, bound: float, not_evidence: tuple[str, ...]) -> str:
     """The bounded match weight of every comparison that is evidence about a key (all but ``not_evidence``),
-    as one SQL expression over ``<col>_l`` and
-    ``<col>_r`` columns (Splink's own level conditions, first level that holds wins)."""
-    terms = []
-    for comparison in model.get("comparisons", []):
-        if comparison.get("output_column_name") in not_evidence:
-            continue
-        whens, other = [], "0"
-        for level in comparison.get("comparison_levels", []):
-            weight = repr(level_weight(level, bound))
-            if level["sql_condition"].strip().upper() == "ELSE":
-                other = weight
-            else:
-                whens.append(f"when {level['sql_condition']} then {weight}")
-        if whens:
-            terms.append(f"(case {' '.join(whens)} else {other} end)")
+    as one SQL expression over ``<col>_l`` and ``<col>_r`` columns."""
+    terms = [level_case(c, lambda _i, level: repr(level_weight(level, bound)))
+             for c in model.get("comparisons", []) if c.get("output_column_name") not in not_evidence]
     return " + ".join(terms) or "0"
 
 
@@ -106,7 +112,7 @@ def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict |
     rows = work.execute(f"""
         with pairs as (
             select k.anchor, k.member, k.key_column, k.key_value,
-                   {', '.join(f'l.{c} as {c}_l, r.{c} as {c}_r' for c in cols)}
+                   {pair_columns(cols)}
             from key_pairs k
             join all_records l on l.unique_id = k.anchor
             join all_records r on r.unique_id = k.member
@@ -130,9 +136,7 @@ def vet_key_edges(work: duckdb.DuckDBPyConnection, spec: LinkSpec, model: dict |
 def read_conflicts(lake_con: duckdb.DuckDBPyConnection, entity: str) -> list[KeyConflict]:
     """The key conflicts the lake holds (the last run that vetted each record's key group found them)."""
     table = f"{entity}_key_conflicts"
-    exists = lake_con.execute("select count(*) from duckdb_tables() where database_name = 'lake' and schema_name = "
-                              "'identity' and table_name = ?", [table]).fetchone()[0]
-    if not exists:
+    if not table_exists(lake_con, "identity", table):
         return []
     return [KeyConflict(*r) for r in lake_con.execute(
         f"select unique_id, anchor_unique_id, key_column, key_value, evidence_weight from lake.identity.{table}"

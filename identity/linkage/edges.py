@@ -7,6 +7,7 @@ import duckdb
 import pyarrow as pa
 
 from identity.linkage.spec import LinkSpec
+from onesource.core.lake import table_exists
 
 
 def to_arrow(result) -> pa.Table:
@@ -15,9 +16,7 @@ def to_arrow(result) -> pa.Table:
 
 def read_decisions(lake_con: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[str, str, str]]:
     table = f"{entity}_review_decisions"
-    exists = lake_con.execute("select count(*) from duckdb_tables() where database_name = 'lake' and schema_name = "
-                              "'identity' and table_name = ?", [table]).fetchone()[0]
-    if not exists:
+    if not table_exists(lake_con, "identity", table):
         return []
     # the newest decision on a pair stands; "unsure" and a withdrawn decision leave the pair to the model
     return lake_con.execute(f"""select unique_id_l, unique_id_r, decision from (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from identity.linkage.conflicts import KeyConflict
+from identity.linkage.conflicts import KeyConflict, pair_columns
 from identity.linkage.edges import to_arrow
 from identity.linkage.spec import LinkageConfig, LinkSpec
 
@@ -17,7 +17,7 @@ def review_queue(work: duckdb.DuckDBPyConnection, prediction_tables: list[str], 
     (``key_conflict``: the record and its key's anchor, with the evidence weight against them), field by
     field, that neither a stronger link nor a reviewer settled."""
     compared = [c for c in spec.compared if c not in ("unique_id",)]
-    sides = ", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in compared)
+    sides = pair_columns(compared)
     parts = []
     if prediction_tables:
         gammas = [c for c in work.execute(f"select * from {prediction_tables[0]} limit 0").fetchdf().columns

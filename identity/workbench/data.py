@@ -10,8 +10,10 @@ import duckdb
 
 from identity.explain import FIELDS, entity_of
 from identity.linkage import BUSINESS, PERSON, LinkageConfig
+from identity.linkage.conflicts import level_case, pair_columns
 from identity.run import ensure_tables
 from onesource.core.lake import LAKE_ALIAS as L
+from onesource.core.lake import dict_rows, table_exists
 
 SPECS = {"person": PERSON, "business": BUSINESS}
 # what a reviewer says, and what the linkage reads: same -> match, different -> no_match; unsure keeps the pair
@@ -23,13 +25,7 @@ BRONZE_HIDDEN = ("_loaded_at", "_batch_id", "_overflow")
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = "
-                            "'identity' and table_name = ?", [L, table]).fetchone()[0])
-
-
-def _rows(cur) -> list[dict]:
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+    return table_exists(con, "identity", table)
 
 
 def check_entity(entity: str) -> str:
@@ -74,9 +70,13 @@ def queue(con: duckdb.DuckDBPyConnection, entity: str, system: str | None = None
     if show == "open":
         where.append("(d.decision is null or d.decision in ('unsure', 'withdrawn'))")
     sql = f"""
-        with sizes as (select {idc}, count(*) as n from {L}.identity.{entity}_membership group by all),
-        q as (select * from {L}.identity.{entity}_review_queue
-              qualify row_number() over (partition by unique_id_l, unique_id_r order by run_id desc) = 1)
+        with q as (select * from {L}.identity.{entity}_review_queue
+              qualify row_number() over (partition by unique_id_l, unique_id_r order by run_id desc) = 1),
+        sizes as (  -- of the clusters the queue touches only
+            select {idc}, count(*) as n from {L}.identity.{entity}_membership
+            where {idc} in (select {idc} from {L}.identity.{entity}_membership
+                            where unique_id in (select unique_id_l from q union select unique_id_r from q))
+            group by all)
         select q.unique_id_l, q.unique_id_r, q.match_probability, q.match_weight,
                coalesce(q.reason, 'uncertain_score') as reason, q.suspect_unique_id,
                ml.{idc} as id_l, mr.{idc} as id_r, coalesce(sl.n, 1) as size_l, coalesce(sr.n, 1) as size_r,
@@ -92,7 +92,7 @@ def queue(con: duckdb.DuckDBPyConnection, entity: str, system: str | None = None
             on d.unique_id_l = q.unique_id_l and d.unique_id_r = q.unique_id_r
         where {' and '.join(where)}
         order by impact desc, distance, q.unique_id_l, q.unique_id_r"""
-    rows = _rows(con.execute(sql, params))
+    rows = dict_rows(con.execute(sql, params))
     return rows[:limit], len(rows)
 
 
@@ -105,27 +105,18 @@ def model_of(con: duckdb.DuckDBPyConnection, entity: str) -> dict:
 def levels(con: duckdb.DuckDBPyConnection, entity: str, left: str, right: str) -> list[dict]:
     """Each comparison of the last full run's model on the pair: the level that fired and its match weight
     (before term-frequency adjustment)."""
-    model = model_of(con, entity)
+    comparisons = model_of(con, entity).get("comparisons", [])
+    if not comparisons:
+        return []
     spec = SPECS[entity]
-    cols = [c for c in spec.columns if c != "unique_id"]
+    fired = con.execute(f"""
+        select {', '.join(level_case(c, lambda i, _level: str(i), "-1") for c in comparisons)} from (
+            select {pair_columns([c for c in spec.columns if c != "unique_id"])}
+            from {L}.identity.{spec.input_table} l, {L}.identity.{spec.input_table} r
+            where l.unique_id = ? and r.unique_id = ?)""", [left, right]).fetchone()
     out = []
-    for comparison in model.get("comparisons", []):
-        whens, other = [], ("else", None)
-        for i, level in enumerate(comparison.get("comparison_levels", [])):
-            m, u = level.get("m_probability"), level.get("u_probability")
-            w = None if level.get("is_null_level") or not m or not u else round(math.log2(m / u), 2)
-            if level["sql_condition"].strip().upper() == "ELSE":
-                other = (i, w)
-            else:
-                whens.append(f"when {level['sql_condition']} then {i}")
-        idx = con.execute(f"""
-            select case {' '.join(whens)} else {other[0] if other[0] != 'else' else -1} end from (
-                select {', '.join(f'l.{c} as {c}_l, r.{c} as {c}_r' for c in cols)}
-                from {L}.identity.{spec.input_table} l, {L}.identity.{spec.input_table} r
-                where l.unique_id = ? and r.unique_id = ?)""", [left, right]).fetchone()
-        if idx is None:
-            continue
-        level = comparison["comparison_levels"][idx[0]] if idx[0] >= 0 else {}
+    for comparison, i in zip(comparisons, fired or ()):
+        level = comparison["comparison_levels"][i] if i >= 0 else {}
         m, u = level.get("m_probability"), level.get("u_probability")
         out.append({"comparison": comparison.get("output_column_name"),
                     "level": level.get("label_for_charts", "-"),
@@ -148,7 +139,7 @@ def raw_row(con: duckdb.DuckDBPyConnection, source_file: str | None, source_line
         if "_file" not in cols or "_line" not in cols:
             continue
         # a document (one JSON file per record) has no line: its file is the record
-        rows = _rows(con.execute(f"select * exclude ({', '.join(c for c in BRONZE_HIDDEN if c in cols) or '_file'}) "
+        rows = dict_rows(con.execute(f"select * exclude ({', '.join(c for c in BRONZE_HIDDEN if c in cols) or '_file'}) "
                                  f"from {L}.bronze.{t} where _file = ? and _line is not distinct from ? "
                                  "order by _loaded_at desc limit 1", [source_file, source_line]))
         if rows:
@@ -163,7 +154,7 @@ def pair(con: duckdb.DuckDBPyConnection, entity: str, left: str, right: str) -> 
     spec = SPECS[entity]
     records = {}
     for uid in (left, right):
-        rows = _rows(con.execute(f"select * from {L}.identity.{spec.input_table} where unique_id = ?", [uid]))
+        rows = dict_rows(con.execute(f"select * from {L}.identity.{spec.input_table} where unique_id = ?", [uid]))
         if not rows:
             raise LookupError(f"no {entity} record {uid}")
         rec = rows[0]
@@ -171,10 +162,10 @@ def pair(con: duckdb.DuckDBPyConnection, entity: str, left: str, right: str) -> 
                                  [uid]).fetchone() or [None])[0]
         rec["raw"] = raw_row(con, rec.get("source_file"), rec.get("source_line"), rec["source_system"])
         records[uid] = rec
-    queued = _rows(con.execute(f"select * from {L}.identity.{entity}_review_queue where unique_id_l = ? and "
+    queued = dict_rows(con.execute(f"select * from {L}.identity.{entity}_review_queue where unique_id_l = ? and "
                                "unique_id_r = ? order by run_id desc limit 1", sorted([left, right]))) \
         if _exists(con, f"{entity}_review_queue") else []
-    decisions = _rows(con.execute(f"select decision, reviewer, note, decided_at from "
+    decisions = dict_rows(con.execute(f"select decision, reviewer, note, decided_at from "
                                   f"{L}.identity.{entity}_review_decisions where unique_id_l = ? and unique_id_r = ? "
                                   "order by decided_at desc", sorted([left, right]))) \
         if _exists(con, f"{entity}_review_decisions") else []

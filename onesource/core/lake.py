@@ -164,6 +164,18 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, names: list[str], ro
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM batch")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether ``lake.<schema>.<table>`` exists (tables a later stage creates may not yet)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? and "
+                            "table_name = ?", [LAKE_ALIAS, schema, table]).fetchone()[0])
+
+
+def dict_rows(cursor) -> list[dict]:
+    """A query's rows as dictionaries by column name."""
+    cols = [d[0] for d in cursor.description]
+    return [dict(zip(cols, r)) for r in cursor.fetchall()]
+
+
 def snapshots(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """The lake's snapshots, oldest first (id, time, schema version, changes...)."""
     return con.execute(f"select * from {LAKE_ALIAS}.snapshots() order by snapshot_id").fetchall()
