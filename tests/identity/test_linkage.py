@@ -256,6 +256,16 @@ def test_incremental_linkage_of_the_later_deliveries(city, tmp_path, monkeypatch
     assert rows == distinct == n_input == len(after)
     new_records = len(set(after) - set(before))
     assert new_records <= rewritten < new_records + 0.2 * len(before), (new_records, rewritten, len(before))
+    # the edges that hold each cluster: the full run's still holding stay, the incremental run's join them, and no
+    # edge is left between records that are apart (or gone)
+    stray, kept, added = con.execute("""
+        select count(*) filter (where a.person_id is null or b.person_id is null or a.person_id <> b.person_id),
+            count(*) filter (where e.run_id <> ?), count(*) filter (where e.run_id = ?)
+        from lake.identity.person_edges e
+        left join lake.identity.person_membership a on a.unique_id = e.unique_id_l
+        left join lake.identity.person_membership b on b.unique_id = e.unique_id_r""",
+        [results["person"][0]] * 2).fetchone()
+    assert stray == 0 and kept > 0 and added > 0, (stray, kept, added)
     incremental_quality = pairwise(con, city.truth / "person_truth.csv", "person")
     con.close()
 
