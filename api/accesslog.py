@@ -20,6 +20,7 @@ same transaction, so several API processes can append to one chain.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import hmac
@@ -96,9 +97,12 @@ def append(store: Store, key: bytes, entries: list[dict[str, Any]]) -> list[int]
 class LogWriter:
     """Appends to the chain from the event loop, one transaction per batch of waiting entries.
 
-    It runs in the loop's own thread on purpose: a separate writer thread fights the request handlers
-    for the GIL, and each handover can stall a request for a whole switch interval. The commit itself
-    is short (one WAL fsync), so holding the loop for it costs less than that handover.
+    The commit runs in the loop's own thread on purpose: a separate writer thread fights the request
+    handlers for the GIL at every statement, and each handover can stall a request for a whole switch
+    interval. The fsync that makes the batch durable is the exception: on a disk that another process
+    keeps busy (a refresh writing the lake) it can take 100 ms, so a store that syncs apart from its commits
+    (:meth:`Store.for_log_writer`) is synced in a thread of its own, one handover per batch, while the loop
+    answers other requests; the batch's requests are answered only after it.
     """
 
     MAX_BATCH = 1000
@@ -108,6 +112,8 @@ class LogWriter:
         self.key = key
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
+        self._syncer = None if store.sync_commits else \
+            concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="access-log-fsync")
 
     def start(self) -> None:
         """Start in the running event loop."""
@@ -119,6 +125,8 @@ class LogWriter:
             await self._queue.put(None)
             await self._task
             self._task = None
+        if self._syncer is not None:
+            self._syncer.shutdown()
 
     async def write(self, entry: dict[str, Any]) -> int:
         """Queue an entry and wait until it is committed; returns its seq."""
@@ -142,6 +150,8 @@ class LogWriter:
                 batch.append(nxt)
             try:
                 seqs = append(self.store, self.key, [e for e, _ in batch])
+                if self._syncer is not None:
+                    await asyncio.get_running_loop().run_in_executor(self._syncer, self.store.sync)
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the error (it answers 503)
                 log.error("access log append failed: %s", type(exc).__name__)
                 for _, fut in batch:

@@ -1,6 +1,7 @@
 """The API's transactional store: clients, resident credentials, consents and the access log.
 
-SQLite (WAL, ``synchronous=FULL``: a commit is on disk when it returns) under the home by default;
+SQLite (WAL, ``synchronous=FULL``: a commit is on disk when it returns; the access-log writer's own store
+syncs its WAL apart from the commit, :meth:`Store.for_log_writer`) under the home by default;
 PostgreSQL when ``ONESOURCE_API_STORE_DSN`` is set. SQL is written once with ``?`` placeholders and
 translated for psycopg. Connections are per thread: the event loop reads on its own, the access-log
 writer commits on its own, and SQLite's WAL lets the reads go on while it writes.
@@ -9,6 +10,7 @@ writer commits on its own, and SQLite's WAL lets the reads go on while it writes
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -106,10 +108,12 @@ class Store:
 
     WAL_RESTART_FRAMES = 4000  # pages of 4 KiB
 
-    def __init__(self, dsn: str | None, path: Path | None = None) -> None:
+    def __init__(self, dsn: str | None, path: Path | None = None, sync_commits: bool = True) -> None:
         self.dsn = dsn
         self.path = path
         self.is_postgres = dsn is not None
+        # False (SQLite): a commit is not fsynced by SQLite itself; :meth:`sync` makes every commit so far durable
+        self.sync_commits = sync_commits or self.is_postgres
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
@@ -123,6 +127,13 @@ class Store:
         dsn = settings.api_store_dsn.get_secret_value() if settings.api_store_dsn else None
         return cls(dsn, settings.api_store_path)
 
+    def for_log_writer(self) -> Store:
+        """The same store on connections of its own whose commits (on SQLite) are synced by :meth:`sync`, not by
+        the commit: the access-log writer commits a batch on the event loop (writes to the page cache, well
+        under a millisecond) and waits for the WAL's fsync in a thread while the loop goes on answering. An
+        fsync behind a refresh writing gigabytes took 50-100 ms, and inside the commit it held up every
+        request (bench/bench_refresh_load.py). A request is still answered only once its entry is on disk."""
+        return Store(self.dsn, self.path, sync_commits=False)
     # connections -------------------------------------------------------------------------------
     def _connect(self):
         if self.is_postgres:
@@ -132,7 +143,9 @@ class Store:
         else:
             con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             con.execute("pragma journal_mode=wal")
-            con.execute("pragma synchronous=full")
+            # NORMAL in WAL mode: the WAL is synced before every checkpoint, never a commit torn; the commit
+            # itself is synced by :meth:`sync` (the access-log writer) instead of inside it
+            con.execute(f"pragma synchronous={'full' if self.sync_commits else 'normal'}")
             # no checkpoint inside a commit (it would stall the request that triggered it):
             # a background thread checkpoints instead, see :meth:`checkpoint`
             con.execute("pragma wal_autocheckpoint=0")
@@ -194,6 +207,17 @@ class Store:
                 cur.executemany(self._sql(sql), rows)
         else:
             self.con.executemany(sql, rows)
+
+    def sync(self) -> None:
+        """Make every commit of this store so far durable: what ``synchronous=FULL`` does at each commit (an fsync
+        of the WAL), for a store that does not sync its commits. Blocking, without the GIL: call it in a thread."""
+        if self.sync_commits:
+            return
+        fd = os.open(f"{self.path}-wal", os.O_RDONLY)  # by name each time: the WAL is the file SQLite has now
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database without blocking writers (SQLite only; PostgreSQL does its own)."""

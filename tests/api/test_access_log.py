@@ -99,6 +99,47 @@ def test_group_commit_writer_keeps_one_chain_under_concurrency(store):
     assert verify(store, KEY).entries == 300
 
 
+def test_a_request_is_answered_only_once_its_entry_is_synced_apart_from_the_commit(store, monkeypatch):
+    """The API's writer commits on the event loop and fsyncs the WAL in a thread (a busy disk's fsync would
+    otherwise hold up every request): a write returns only after a sync that covered its entry."""
+    import sqlite3
+
+    if store.is_postgres:
+        assert store.for_log_writer().sync_commits  # the server makes each commit durable itself
+        return
+    log_store = store.for_log_writer()
+    synced: list[int] = []
+    real_sync = log_store.sync
+
+    def sync() -> None:
+        with sqlite3.connect(store.path) as other:  # what a reader sees as committed when the sync starts
+            committed = other.execute("select coalesce(max(seq), 0) from access_log").fetchone()[0]
+        real_sync()
+        synced.append(committed)
+
+    monkeypatch.setattr(log_store, "sync", sync)
+    writer = LogWriter(log_store, KEY)
+
+    async def one(entry: dict) -> int:
+        seq = await writer.write(entry)
+        assert synced and synced[-1] >= seq, (seq, synced[-3:])
+        return seq
+
+    async def many() -> list[int]:
+        writer.start()
+        seqs = await asyncio.gather(*(one(e) for e in _entries(200)))
+        await writer.stop()
+        return seqs
+
+    assert sorted(asyncio.run(many())) == list(range(1, 201))
+    assert 1 <= len(synced) < 200  # group commits: one sync per batch
+    assert verify(store, KEY).entries == 200
+    # the writer's connection leaves the sync to it (NORMAL); every other connection syncs its commits (FULL)
+    assert log_store.con.execute("pragma synchronous").fetchone()[0] == 1
+    assert store.con.execute("pragma synchronous").fetchone()[0] == 2
+    log_store.close()
+
+
 def test_two_writers_in_two_threads_share_one_chain(store, tmp_path):
     """Two API processes on one store: the chain head is read under the store's write lock."""
     other = Store(store.dsn, store.path)
