@@ -62,3 +62,20 @@ def test_simulate_reads_a_config_file(tmp_path):
 
     manifest = json.loads((tmp_path / "t" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"]["noise"]["fullwidth"] == 0.0 and manifest["noise"]["fullwidth"]["applied"] == 0
+
+
+def test_a_lake_that_refuses_is_one_line_not_a_traceback(tmp_path):
+    """A home moved after its catalog was made (the catalog remembers the old data folder): the command says so
+    in one line and exits 1, with no traceback."""
+    import os
+
+    env = {**os.environ, "ONESOURCE_HOME": str(tmp_path / "a"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
+    env.pop("ONESOURCE_CATALOG_DSN", None)
+    env.pop("ONESOURCE_DATA_PATH", None)
+    cmd = [sys.executable, "-m", "onesource.cli", "maintain", "--dry-run"]
+    assert subprocess.run(cmd, env=env, capture_output=True, text=True).returncode == 0
+    (tmp_path / "a").rename(tmp_path / "b")
+    res = subprocess.run(cmd, env={**env, "ONESOURCE_HOME": str(tmp_path / "b")}, capture_output=True, text=True)
+    assert res.returncode == 1, res.stderr
+    assert res.stderr.startswith("error: the lake refused:") and "DATA_PATH" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout and len(res.stderr.strip().splitlines()) == 1, res.stderr

@@ -24,3 +24,17 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at I
 
 for group in (pipeline, lakeops, identity, serving, access):
     group.register(app)
+
+
+def run() -> None:
+    """The console entry point. What the lake or its catalog refuses (a data folder moved since the catalog was
+    made, a catalog server that is down or says no, a lake another writer holds) is one line on stderr and
+    exit status 1, never a traceback: an operator acts on the message, and a traceback could print values."""
+    import duckdb
+
+    try:
+        app()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        typer.echo(f"error: the lake refused: {type(exc).__name__}: {first}", err=True)
+        raise SystemExit(1) from None

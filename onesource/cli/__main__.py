@@ -1,3 +1,3 @@
-from onesource.cli import app
+from onesource.cli import run
 
-app()
+run()
