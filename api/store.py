@@ -134,6 +134,7 @@ class Store:
         fsync behind a refresh writing gigabytes took 50-100 ms, and inside the commit it held up every
         request (bench/bench_refresh_load.py). A request is still answered only once its entry is on disk."""
         return Store(self.dsn, self.path, sync_commits=False)
+
     # connections -------------------------------------------------------------------------------
     def _connect(self):
         if self.is_postgres:

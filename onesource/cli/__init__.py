@@ -35,6 +35,6 @@ def run() -> None:
     try:
         app()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        first = next(iter(str(exc).strip().splitlines()), "")
         typer.echo(f"error: the lake refused: {type(exc).__name__}: {first}", err=True)
         raise SystemExit(1) from None
