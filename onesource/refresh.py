@@ -114,7 +114,7 @@ def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None 
         raise ValueError(f"stage {stage.name} runs no dbt")
     args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
     with lake.writer_claim(settings, "transform"), _one_collection():
-        result = run_dbt(args, settings)
+        result = run_dbt(args, settings, reuse_manifest=True)
     if result.exception is not None or (check and not result.success):
         failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
                   if str(r.status) not in ("success", "pass", "skipped")]

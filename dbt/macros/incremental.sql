@@ -19,40 +19,58 @@
     full rebuild gives (a row-level comparison, not a filter on dates), while a daily refresh writes a
     delta instead of a new copy of every model, and changes no table's schema (no DDL: the catalog does
     not grow a table version per model per day, and unchanged files stay shared between releases).
+    Rows are compared by a 64-bit hash of the whole row (os_row_hash): one pass over each side and a join
+    on the key, where set differences over every column cost three times as much (int_person_records_unioned
+    at 500,000 residents: 2.9 s → 0.9 s). Two different rows agree on it with a chance of about 2^-64.
     - With ``unique_key`` (one column or a list; unique and never null in the model, as its data tests
-      say): rows whose key vanished or whose values changed are deleted, new and changed rows inserted.
-      Rows are then distinct, so set ``except`` (much faster than ``except all``) is exact.
-    - Without: when the rows differ in any way (``except all``, duplicates counted), the table's rows
-      are replaced; otherwise nothing is written. -#}
+      say): rows whose key vanished or whose hash changed are deleted, new and changed rows inserted.
+    - Without: when the tables differ in their row count or in the sum of their rows' hashes (a multiset's
+      fingerprint: duplicates counted), the table's rows are replaced; otherwise nothing is written. -#}
 {% macro get_incremental_diff_sql(arg_dict) -%}
     {%- set target = arg_dict["target_relation"] -%}
     {%- set source = arg_dict["temp_relation"] -%}
     {%- set unique_key = arg_dict["unique_key"] -%}
     {%- set cols = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+    {%- set row_hash = os_row_hash(arg_dict["dest_columns"]) -%}
     {%- if unique_key -%}
     {%- set keys = [unique_key] if unique_key is string else unique_key -%}
     {%- set key_csv = keys | join(", ") -%}
+    {%- set changed = "os_diff_" ~ target.identifier -%}
+    create or replace temp table {{ changed }} as
+    select {{ key_csv }}
+    from (select {{ key_csv }}, {{ row_hash }} as os_row from {{ source }}) s
+    full join (select {{ key_csv }}, {{ row_hash }} as os_row from {{ target }}) t using ({{ key_csv }})
+    where s.os_row is distinct from t.os_row;
     delete from {{ target }}
-    where ({{ key_csv }}) in (
-        select ({{ key_csv }}) from (
-            select {{ cols }} from {{ target }}
-            except
-            select {{ cols }} from {{ source }}
-        )
-    );
+    where ({{ key_csv }}) in (select ({{ key_csv }}) from {{ changed }});
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
-    except
-    select {{ cols }} from {{ target }}
+    where ({{ key_csv }}) in (select ({{ key_csv }}) from {{ changed }});
+    drop table {{ changed }}
     {%- else -%}
+    {%- set fingerprint = "{'rows': count(*), 'hashes': sum(" ~ row_hash ~ ")}" -%}
     delete from {{ target }}
-    where exists (
-        select 1 from (select {{ cols }} from {{ target }} except all select {{ cols }} from {{ source }})
-        union all
-        select 1 from (select {{ cols }} from {{ source }} except all select {{ cols }} from {{ target }})
-    );
+    where (select {{ fingerprint }} from {{ target }}) is distinct from (select {{ fingerprint }} from {{ source }});
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
     where not exists (select 1 from {{ target }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A row's 64-bit hash over ``columns`` (dbt Column objects). DuckDB hashes a list as the run of its elements
+    (``hash([1, 2], [3]) = hash([1], [2, 3])``, and an empty list as a null one): nested values are hashed by
+    their JSON text, which keeps their boundaries. -#}
+{% macro os_row_hash(columns) -%}
+    {%- set parts = [] -%}
+    {%- for c in columns -%}
+        {%- set quoted = adapter.quote(c.name) -%}
+        {%- set type = (c.dtype or "") | upper -%}
+        {%- if "[" in type or type.startswith(("STRUCT", "MAP", "UNION")) -%}
+            {%- do parts.append("to_json(" ~ quoted ~ ")") -%}
+        {%- else -%}
+            {%- do parts.append(quoted) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    hash({{ parts | join(", ") }})
 {%- endmacro %}

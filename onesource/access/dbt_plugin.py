@@ -9,4 +9,8 @@ from onesource.access.pseudonym import register, zone_key
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
-        register(conn, zone_key())
+        self._key = zone_key()
+        register(conn, self._key)
+
+    def configure_cursor(self, cursor) -> None:  # the macro and its pads belong to one connection each
+        register(cursor, self._key)

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 
 import duckdb
-import pyarrow as pa
 
 from onesource.core.keys import load_or_create_key
 from onesource.core.settings import Settings, get_settings
@@ -33,15 +32,23 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
     return PREFIX[kind] + digest[:20]
 
 
-def register(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    def fn(kinds: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.Array:
-        out = [None if v is None or k is None else pseudonym(key, k, v)
-               for k, v in zip(kinds.to_pylist(), values.to_pylist())]
-        return pa.array(out, type=pa.string())
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer pads of ``key`` (RFC 2104): a key longer than the block is hashed first."""
+    block = hashlib.sha256().block_size
+    k0 = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    return bytes(b ^ 0x36 for b in k0), bytes(b ^ 0x5C for b in k0)
 
-    try:
-        con.remove_function("os_pseudonym")
-    except Exception:  # noqa: BLE001 - not registered yet
-        pass
-    con.create_function("os_pseudonym", fn, ["VARCHAR", "VARCHAR"], "VARCHAR", type="arrow",
-                        null_handling="special", side_effects=False)
+
+def register(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """``os_pseudonym(kind, value)`` on ``con``: :func:`pseudonym` computed by DuckDB itself (HMAC-SHA256 from its
+    ``sha256``, vectorized: a Python function called per row cost 4 s a day at 500,000 residents). The pads
+    are variables of this connection only, never part of a statement's text, so neither dbt's logs nor its
+    compiled SQL hold the secret."""
+    inner, outer = _pads(key)
+    con.execute("set variable os_pseudonym_inner = ?", [inner])
+    con.execute("set variable os_pseudonym_outer = ?", [outer])
+    prefixes = " ".join(f"when '{kind}' then '{p}'" for kind, p in PREFIX.items())
+    con.execute(f"""
+        create or replace temp macro os_pseudonym(kind, value) as
+        (case kind {prefixes} end) || left(sha256(getvariable('os_pseudonym_outer') || unhex(sha256(
+            getvariable('os_pseudonym_inner') || encode(kind || chr(31) || value)))), 20)""")

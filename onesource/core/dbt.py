@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from onesource.core import faults, lake
 from onesource.core.settings import REPO_ROOT, Settings, get_settings
@@ -60,8 +62,13 @@ def _attach_once(settings: Settings) -> None:
         _attached.add(where)
 
 
-def run_dbt(args: Sequence[str], settings: Settings | None = None):
-    """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``)."""
+def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifest: bool = False):
+    """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``).
+
+    With ``reuse_manifest`` (the refresh's builds), dbt runs on a manifest parsed once per process and kept
+    while the project's files and the settings stay as they were, and writes only run_results.json: each
+    invocation would otherwise parse the project again and write its manifest again (about a second each,
+    three times a day)."""
     from dbt.cli.main import dbtRunner
 
     settings = settings or get_settings()
@@ -74,7 +81,15 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
     os.environ.update(env)
     hooks = [_fault_callback(settings)] if faults.armed(settings) else []
     try:
-        return dbtRunner(callbacks=hooks).invoke(list(args))
+        if not reuse_manifest:
+            return dbtRunner(callbacks=hooks).invoke(list(args))
+        manifest = _parsed_manifest(env)
+        if not isinstance(manifest, _Manifest):
+            return manifest  # the parse failed: its result says why
+        result = dbtRunner(manifest=manifest.fresh(), callbacks=hooks).invoke([*args, "--no-write-json"])
+        if hasattr(result.result, "write"):
+            result.result.write(str(Path(env["DBT_TARGET_PATH"]) / "run_results.json"))
+        return result
     finally:
         for k, v in saved.items():
             if v is None:
@@ -83,12 +98,51 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None):
                 os.environ[k] = v
 
 
+@dataclass(frozen=True)
+class _Manifest:
+    env: tuple  # the dbt environment it was parsed under
+    project_mtime: float  # the newest file of the project when it was parsed
+    manifest: Any
+
+    def fresh(self) -> Any:
+        """The manifest with every node as the parse left it. dbt compiles a node in place, and a node compiled
+        before counts its ephemeral CTEs as injected already: compiled again, its SQL would name CTEs it no
+        longer defines."""
+        for node in self.manifest.nodes.values():
+            if hasattr(node, "extra_ctes_injected"):
+                node.compiled, node.compiled_code, node.extra_ctes_injected, node.extra_ctes = False, None, False, []
+                node._pre_injected_sql = None
+        return self.manifest
+
+
+_manifest: list[_Manifest] = []  # the one kept: a process serves one home at a time
+
+
+def _project_mtime() -> float:
+    return max(p.stat().st_mtime for p in DBT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
+
+
+def _parsed_manifest(env: dict[str, str]):
+    """The kept manifest when it still holds, else a fresh parse (which writes manifest.json as usual); the
+    failed parse's result when the project does not parse."""
+    from dbt.cli.main import dbtRunner
+
+    key, mtime = tuple(sorted(env.items())), _project_mtime()
+    if _manifest and _manifest[0].env == key and _manifest[0].project_mtime == mtime:
+        return _manifest[0]
+    _manifest.clear()
+    parsed = dbtRunner().invoke(["parse", "--quiet"])
+    if not parsed.success or parsed.result is None:
+        return parsed
+    _manifest.append(_Manifest(key, mtime, parsed.result))
+    return _manifest[0]
+
+
 def _stale(manifest: Path) -> bool:
     """No manifest yet, or a file of the dbt project changed since it was parsed."""
     if not manifest.exists():
         return True
-    built = manifest.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in DBT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
+    return _project_mtime() > manifest.stat().st_mtime
 
 
 def prepare_manifest(settings: Settings | None = None) -> Path:

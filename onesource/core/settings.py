@@ -121,10 +121,10 @@ class Settings(BaseSettings):
     fault_kill_at: str | None = Field(default=None, description="Recovery tests only: SIGKILL the process at "
                                       "this named point (onesource/core/faults.py).")
     duckdb_memory_limit: str = Field(default="6GB")
-    link_memory_limit: str = Field(default="12GB", description="DuckDB memory of the linkage's working database "
-                                   "(Splink spills to a temporary folder beyond it: at 500,000 residents a full "
-                                   "relink under 2GB wrote 10 GB there at up to 400 MB/s, slowing the linkage and "
-                                   "every fsync on the same disk; under 12GB about 1 GB).")
+    link_memory_limit: str = Field(default="8GB", description="DuckDB memory of the linkage's working database "
+                                   "(Splink spills to a temporary folder beyond it, slowing the linkage and every "
+                                   "fsync on the same disk). A full relink at 500,000 residents peaks at about 5 GB "
+                                   "(EM on sampled pairs, each session's pairs dropped when it ends).")
     duckdb_threads: int = Field(default=2)
 
     @property

@@ -15,7 +15,7 @@ persons as (
 ),
 
 registry as (  -- the registry record that decided each person's status (as dim_person picks it)
-    select x.person_id, r.change_reason_code, r.change_date
+    select x.person_id, r.change_reason_code, r.change_date, r.town
     from {{ ref('stg_juki__residents') }} r
     join {{ ref('person_source_xref') }} x on x.source_system = 'juki' and x.source_record_key = r.atena_bango
     qualify row_number() over (partition by x.person_id
@@ -29,7 +29,8 @@ base as (
         p.sex,
         p.status,
         {{ age_on(as_of_date(), 'p.birth_year', 'p.birth_month', 'null') }} as age,
-        coalesce(p.town, os_address(p.last_address_in_city).town) as town,  -- parse only a leaver's last address
+        -- a leaver's town is the registry's (dim_person's last_address_in_city); parsed only where it has none
+        coalesce(p.town, r.town, os_address(p.last_address_in_city).town) as town,
         nullif(regexp_extract(coalesce(p.address, p.last_address_in_city), '^(.+?丁目)', 1), '') as chome,
         h.members as household_size,
         case when r.change_reason_code in ('01', '02') then '転入' when r.change_reason_code = '03' then '出生'

@@ -19,8 +19,8 @@ suspect as (  -- keys the linkage refused as someone else's: no golden record ta
 
 records as (
     select m.person_id, r.* replace (
-            case when r.atena_bango is not null and not exists (select 1 from suspect s
-                where s.unique_id = r.unique_id and s.key_column = 'atena_bango') then r.atena_bango end
+            case when r.atena_bango is not null and r.unique_id not in (select unique_id from suspect
+                where key_column = 'atena_bango' and unique_id is not null) then r.atena_bango end
                 as atena_bango),
         case r.source_system when 'juki' then 1 when 'kokuho' then 2 when 'zei' then 3 when 'hojokin' then 4
             when 'kosodate' then 5 else 9 end as source_rank
@@ -34,10 +34,23 @@ juki as (
     join {{ ref('stg_juki__residents') }} j on m.source_system = 'juki' and m.unique_id = 'juki|' || j.atena_bango
 ),
 
+{#- Each "best" below is an arg_max over one key, in one hash aggregate per source of fields, not a sort
+    per field (the four windows this replaced were most of the model's time). A key orders as the rule
+    above says; "newest" puts an unknown date last. -#}
+{% set newest = "coalesce(observed_at, '-infinity'::timestamp)" %}
+
 registry as (
-    select * from juki
-    qualify row_number() over (partition by person_id
-        order by resident_status_code = '1' desc, updated_at desc nulls last, atena_bango desc) = 1
+    select person_id, unnest(r)
+    from (
+        select person_id, arg_max({
+                'resident_status_code': resident_status_code, 'address_canonical': address_canonical,
+                'katagaki': katagaki, 'town': town, 'setai_bango': setai_bango, 'relation_to_head': relation_to_head},
+            {'current': case when resident_status_code = '1' then 2 when resident_status_code is not null then 1
+                             else 0 end,
+             'updated': coalesce(updated_at, '-infinity'::timestamp), 'atena_bango': atena_bango}) as r
+        from juki
+        group by person_id
+    ) as by_person
 ),
 
 display_names as (
@@ -56,37 +69,33 @@ display_names as (
 ),
 
 best_name as (
-    select d.person_id, d.name_display, d.name_kana, d.source_system as name_source
-    from display_names d
-    qualify row_number() over (partition by d.person_id
-        order by case d.source_system when 'juki' then 1 when 'kokuho' then 2 else 3 end, d.observed_at desc) = 1
-),
-
-best_birth as (
-    select person_id, birth_year, birth_month, birth_day, source_system as birth_source
-    from records
-    where birth_year is not null
-    qualify row_number() over (partition by person_id
-        order by (birth_day is not null)::int + (birth_month is not null)::int desc, source_rank,
-                 observed_at desc nulls last) = 1
-),
-
-best_sex as (
-    select person_id, sex_code, source_system as sex_source
-    from records where sex_code is not null
-    qualify row_number() over (partition by person_id order by source_rank, observed_at desc nulls last) = 1
-),
-
-best_address as (
-    select person_id, address_key, address_canonical, town, source_system as address_source
-    from records where address_key is not null
-    qualify row_number() over (partition by person_id order by source_rank, observed_at desc nulls last) = 1
+    select person_id, unnest(best)
+    from (
+        select person_id, arg_max({'name_display': name_display, 'name_kana': name_kana, 'name_source': source_system},
+            {'rank': -case source_system when 'juki' then 1 when 'kokuho' then 2 else 3 end,
+             'observed': {{ newest }}}) as best
+        from display_names
+        group by person_id
+    ) as by_person
 ),
 
 people as (
-    select person_id, count(*) as source_records, list(distinct source_system order by source_system) as sources,
-        list(distinct atena_bango order by atena_bango) filter (where atena_bango is not null) as atena_bangos
-    from records group by person_id
+    select person_id, source_records, sources, atena_bangos, unnest(b), unnest(s), unnest(a)
+    from (
+        select person_id, count(*) as source_records,
+            list_sort(list_distinct(list(source_system))) as sources,  -- not list(distinct): twice as slow
+            list_sort(list_distinct(list(atena_bango) filter (where atena_bango is not null))) as atena_bangos,
+            arg_max({'birth_year': birth_year, 'birth_month': birth_month, 'birth_day': birth_day,
+                     'birth_source': source_system},
+                {'precision': (birth_day is not null)::int + (birth_month is not null)::int, 'rank': -source_rank,
+                 'observed': {{ newest }}}) filter (where birth_year is not null) as b,
+            arg_max({'sex_code': sex_code, 'sex_source': source_system},
+                {'rank': -source_rank, 'observed': {{ newest }}}) filter (where sex_code is not null) as s,
+            arg_max({'address_canonical': address_canonical, 'town': town, 'address_source': source_system},
+                {'rank': -source_rank, 'observed': {{ newest }}}) filter (where address_key is not null) as a
+        from records
+        group by person_id
+    ) as by_person
 ),
 
 final as (
@@ -95,22 +104,22 @@ final as (
         n.name_display as name,
         n.name_kana,
         n.name_source,
-        case when b.birth_day is not null then make_date(b.birth_year, b.birth_month, b.birth_day) end
+        case when p.birth_day is not null then make_date(p.birth_year, p.birth_month, p.birth_day) end
             as birth_date,
-        b.birth_year,
-        b.birth_month,
-        case when b.birth_day is not null then 'day' when b.birth_month is not null then 'month'
-            when b.birth_year is not null then 'year' else 'unknown' end as birth_date_precision,
-        b.birth_source,
-        case s.sex_code when '1' then '男' when '2' then '女' end as sex,
-        s.sex_source,
+        p.birth_year,
+        p.birth_month,
+        case when p.birth_day is not null then 'day' when p.birth_month is not null then 'month'
+            when p.birth_year is not null then 'year' else 'unknown' end as birth_date_precision,
+        p.birth_source,
+        case p.sex_code when '1' then '男' when '2' then '女' end as sex,
+        p.sex_source,
         case when reg.resident_status_code = '1' then reg.address_canonical
-            when reg.person_id is null then a.address_canonical end as address,
+            when reg.person_id is null then p.address_canonical end as address,
         case when reg.resident_status_code = '1' then reg.katagaki end as katagaki,
-        case when reg.resident_status_code = '1' then reg.town when reg.person_id is null then a.town end as town,
-        case when reg.resident_status_code = '1' then 'juki' when reg.person_id is null then a.address_source end
+        case when reg.resident_status_code = '1' then reg.town when reg.person_id is null then p.town end as town,
+        case when reg.resident_status_code = '1' then 'juki' when reg.person_id is null then p.address_source end
             as address_source,
-        coalesce(reg.address_canonical, a.address_canonical) as last_address_in_city,
+        coalesce(reg.address_canonical, p.address_canonical) as last_address_in_city,
         case reg.resident_status_code when '1' then 'resident' when '2' then 'moved_out' when '3' then 'deceased'
             when '4' then 'removed' else 'not_registered' end as status,
         case when reg.person_id is not null then 'juki' end as status_source,
@@ -121,9 +130,6 @@ final as (
         p.source_records
     from people p
     left join best_name n using (person_id)
-    left join best_birth b using (person_id)
-    left join best_sex s using (person_id)
-    left join best_address a using (person_id)
     left join registry reg using (person_id)
 )
 
