@@ -82,7 +82,12 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
     hooks = [_fault_callback(settings)] if faults.armed(settings) else []
     try:
         if not reuse_manifest:
-            return dbtRunner(callbacks=hooks).invoke(list(args))
+            parse = list(args[:1]) == ["parse"]
+            mtime = _project_mtime() if parse else 0.0
+            result = dbtRunner(callbacks=hooks).invoke(list(args))
+            if parse and result.success and result.result is not None:
+                _keep(env, mtime, result.result)  # a refresh later in this process need not parse again
+            return result
         manifest = _parsed_manifest(env)
         if not isinstance(manifest, _Manifest):
             return manifest  # the parse failed: its result says why
@@ -122,6 +127,11 @@ def _project_mtime() -> float:
     return max(p.stat().st_mtime for p in DBT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
 
 
+def _keep(env: dict[str, str], project_mtime: float, manifest: Any) -> _Manifest:
+    _manifest[:] = [_Manifest(tuple(sorted(env.items())), project_mtime, manifest)]
+    return _manifest[0]
+
+
 def _parsed_manifest(env: dict[str, str]):
     """The kept manifest when it still holds, else a fresh parse (which writes manifest.json as usual); the
     failed parse's result when the project does not parse."""
@@ -130,12 +140,10 @@ def _parsed_manifest(env: dict[str, str]):
     key, mtime = tuple(sorted(env.items())), _project_mtime()
     if _manifest and _manifest[0].env == key and _manifest[0].project_mtime == mtime:
         return _manifest[0]
-    _manifest.clear()
     parsed = dbtRunner().invoke(["parse", "--quiet"])
     if not parsed.success or parsed.result is None:
         return parsed
-    _manifest.append(_Manifest(key, mtime, parsed.result))
-    return _manifest[0]
+    return _keep(env, mtime, parsed.result)
 
 
 def _stale(manifest: Path) -> bool:
