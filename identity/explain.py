@@ -124,6 +124,21 @@ def explain(con: duckdb.DuckDBPyConnection, entity_id: str) -> Explanation:
     return Explanation(entity, entity_id, golden, winners, records, edges, refused, decisions, history, notes)
 
 
+EDGE_KINDS = {"key": "key", "score": "score", "exact": "exact agreement", "reviewer": "reviewer: same"}
+
+
+def edge_text(e: dict) -> str:
+    """One edge as a line: its kind, the key it shares, and its probability and weight where it has them (a
+    deterministic key edge, an exact agreement or a reviewer's decision has no probability)."""
+    parts = [EDGE_KINDS.get(e["edge"], str(e["edge"]))]
+    if e.get("key_column"):
+        parts.append(str(e["key_column"]))
+    p = e.get("match_probability")
+    if p is not None:
+        parts.append(f"p={p:.4f} w={e.get('match_weight', weight(p))}")
+    return " ".join(parts)
+
+
 def as_text(x: Explanation) -> str:
     """The explanation as the CLI prints it (Japanese labels with the English after them)."""
     out = [f"{x.entity_id} ({'人' if x.entity == 'person' else '事業者'} / {x.entity})"]
@@ -136,10 +151,7 @@ def as_text(x: Explanation) -> str:
         vals = ", ".join(f"{k}={r[k]}" for k in FIELDS[x.entity] if r.get(k) is not None)
         out.append(f"  {r['unique_id']}  [{where}]  {vals}")
     out.append(f"つながり / edges ({len(x.edges)}):")
-    for e in x.edges:
-        how = {"key": f"key {e['key_column']}", "score": f"score p={e['match_probability']:.4f} "
-               f"w={e['match_weight']}", "exact": "exact agreement", "reviewer": "reviewer: same"}[e["edge"]]
-        out.append(f"  {e['unique_id_l']} — {e['unique_id_r']}  {how}")
+    out += [f"  {e['unique_id_l']} — {e['unique_id_r']}  {edge_text(e)}" for e in x.edges]
     out.append(f"衝突として拒否したキー / key links refused as conflicts ({len(x.refused)}):")
     for k in x.refused:
         out.append(f"  {k['unique_id']} ({k['record_id']}) carries {k['key_column']}={k['key_value']} of "
