@@ -128,6 +128,38 @@ def start(port: int, landing: Path | None = None, settings: Settings | None = No
     raise TimeoutError(f"the Dagster UI did not answer on port {port}")
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def serve(port: int, settings: Settings | None = None, landing: Path | None = None) -> int:
+    """``onesource ui``: run the UI until it ends or until the first SIGTERM or SIGINT (Ctrl-C), then stop the whole
+    process group; returns the exit status (``128 + signal`` after SIGTERM, 0 after Ctrl-C, else Dagster's).
+
+    The signal handler only records the signal and passes SIGTERM on to the group: the waiting and the SIGKILL after
+    the grace period happen here, in the main loop. Stopping inside the handler deadlocked: the handler ran within
+    ``Popen.wait``, which holds the Popen's wait lock, and its own ``wait`` after the SIGKILL blocked on that lock
+    for ever, so one signal never ended the wrapper."""
+    proc = spawn(port, settings, landing)
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame) -> None:
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS}
+    try:
+        while proc.poll() is None and not received:
+            time.sleep(0.2)
+    finally:
+        stop(proc)  # whatever ended the wait, nothing of the group stays behind
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if received:
+        return 0 if received[0] == signal.SIGINT else 128 + received[0]
+    return proc.returncode
+
+
 def group_running(pgid: int) -> bool:
     """Any process of the group still running (a zombie only waits for its parent to collect it)."""
     out = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout.splitlines()

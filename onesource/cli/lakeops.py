@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -49,19 +48,8 @@ def ui(port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000
     settings = get_settings()
     landing = landing or settings.landing_dir
     typer.echo(f"Dagster UI on http://127.0.0.1:{port} (instance {settings.home / 'dagster'}, landing {landing})")
-    proc = dagster_ui.spawn(port, settings, landing)
-
-    def stop(signum, _frame) -> None:
-        dagster_ui.stop(proc)
-        raise typer.Exit(0 if signum == signal.SIGINT else 128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        code = proc.wait()
-    finally:
-        dagster_ui.stop(proc)  # whatever ended the wait, nothing of the group stays behind
-    raise typer.Exit(code if settings.ui_strict else 0)
+    code = dagster_ui.serve(port, settings, landing)
+    raise typer.Exit(code if settings.ui_strict or code > 128 else 0)
 
 
 def releases() -> None:

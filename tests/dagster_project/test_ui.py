@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -20,6 +21,7 @@ import pytest
 from dagster_project import ui
 from onesource.core.settings import REPO_ROOT, Settings
 from tests.conftest import EXAMPLES
+from tests.helpers import popen_cli, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = os.environ.get("ONESOURCE_ARTIFACTS", str(REPO_ROOT / "artifacts"))
@@ -182,3 +184,51 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
     loaded = {r[0] for r in con.execute("select delivery from lake.ops.deliveries where system = 'juki' "
                                         "and status = 'loaded'").fetchall()}
     assert "20261103" in loaded
+
+
+def _children_group(parent: int) -> int | None:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True).stdout.split()
+    return os.getpgid(int(out[0])) if out else None
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 0)])
+def test_one_signal_stops_onesource_ui_and_everything_it_started(tmp_path, signum, status):
+    """One SIGTERM (a service manager's stop) or one Ctrl-C ends `onesource ui`: the wrapper, `dagster dev`, the
+    webserver, the daemon and the code servers, all within 15 s, with 143 after SIGTERM and 0 after Ctrl-C. The
+    wrapper used to stop the group inside its signal handler and then hang there until a second signal."""
+    env = {**os.environ, "ONESOURCE_HOME": str(tmp_path / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
+    for k in ("ONESOURCE_LANDING", "ONESOURCE_CATALOG_DSN", "ONESOURCE_DAGSTER_DSN", "DAGSTER_HOME"):
+        env.pop(k, None)
+    port = _free_port()
+    with open(tmp_path / "ui.log", "wb") as log:
+        # as a user starts it from a shell: its own process group, which Ctrl-C signals
+        proc = popen_cli("ui", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
+        try:
+            wait_until(lambda: _answers(port), 240, 1, "the Dagster UI answering")
+            pgid = _children_group(proc.pid)
+            assert pgid is not None and pgid != proc.pid, "dagster dev runs in a process group of its own"
+            assert len(_members(pgid)) >= 4, _members(pgid)  # dagster dev, webserver, daemon, code server(s)
+            os.killpg(proc.pid, signum) if signum == signal.SIGINT else proc.send_signal(signum)
+            t0 = time.monotonic()
+            wait_until(lambda: proc.poll() is not None and not ui.group_running(pgid), 15, 0.2,
+                       "onesource ui and every process it started gone")
+            print(f"stopped {time.monotonic() - t0:.1f}s after one {signal.Signals(signum).name}")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == status, (tmp_path / "ui.log").read_text(errors="replace")[-3000:]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _members(pgid: int) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pgid=,stat=,comm="], capture_output=True, text=True).stdout.splitlines()
+    return [line for line in out if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")]
