@@ -8,7 +8,10 @@ header counts only when the server was told to trust the proxy that sent it (``O
 handed to uvicorn), so a client cannot pick a fresh bucket per request.
 
 Responses that may carry personal data are never stored by a cache (``Cache-Control: no-store``): all but
-the health check and the open data, which say how long they may be kept.
+the health check and the open data, which say how long they may be kept. Every answer also tells a browser
+not to guess its type, frame it or send a referrer, and carries a Content-Security-Policy that lets it load
+nothing (a JSON answer opened in a browser runs nothing); the documentation pages set their own, which allows
+only the API's own assets (``api/routes/docs.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from __future__ import annotations
 import orjson
 
 ADDRESS = "onesource.address"
-PUBLIC_PREFIXES = ("/health", "/v1/opendata/", "/v1/purposes", "/v1/procedures", "/openapi.json", "/docs")
+PUBLIC_PREFIXES = ("/health", "/v1/opendata/", "/v1/purposes", "/v1/procedures", "/openapi.json", "/docs",
+                   "/redoc")
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"))
+API_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 
 
 def client_address(scope) -> str:
@@ -51,7 +58,8 @@ async def _refuse(send, status: int, code: str, message: str, headers: list | No
     body = orjson.dumps({"error": {"code": code, "message": message}})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store"), (b"connection", b"close"), *(headers or [])]})
+                            (b"cache-control", b"no-store"), (b"connection", b"close"), *SECURITY_HEADERS,
+                            API_POLICY, *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -122,10 +130,13 @@ class Guard:
 
         async def send_with_cache(message):
             if message["type"] == "http.response.start":
-                names = {k.lower() for k, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
                 if b"cache-control" not in names:
-                    value = b"public, max-age=300" if cacheable else b"no-store"
-                    message["headers"] = [*message.get("headers", []), (b"cache-control", value)]
+                    headers.append((b"cache-control", b"public, max-age=300" if cacheable else b"no-store"))
+                if API_POLICY[0] not in names:  # a documentation page brings its own
+                    headers.append(API_POLICY)
+                message["headers"] = [*headers, *SECURITY_HEADERS]
             await send(message)
 
         return await self.app(scope, receive, send_with_cache)

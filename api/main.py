@@ -19,9 +19,9 @@ from api.guard import Guard
 from api.lakeview import ReleaseWatcher
 from api.ratelimit import RateLimiter
 from api.responses import Json
-from api.routes import businesses, me, persons, public
+from api.routes import businesses, docs, me, persons, public
 from api.store import Store
-from onesource.core.masking import install_log_scrubbing, mask_my_numbers
+from onesource.core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
 from onesource.core.settings import Settings, get_settings
 
 access = logging.getLogger("onesource.api.access")
@@ -39,7 +39,8 @@ written to a hash-chained access log the person can read. Open data needs no cre
 class RequestLog:
     """Pure ASGI middleware: a request id on every response, and one log line per request that names the
     route's template (``/v1/persons/{person_id}``), never the path or the query as sent: what a caller
-    puts in a URL (a 個人番号 in any spelling, a name, a forged log line) never reaches the log."""
+    puts in a URL (a 個人番号 in any spelling, a name, a forged log line) never reaches the log. The request id
+    is the platform's own (a :class:`PlatformId`), so the log's scrubber leaves it whole."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -64,7 +65,7 @@ class RequestLog:
         finally:
             if access.isEnabledFor(logging.INFO):
                 access.info("%s %s %s %.1fms %s", scope["method"], route_template(scope), status["code"],
-                            (time.perf_counter() - started) * 1000, rid)
+                            (time.perf_counter() - started) * 1000, PlatformId(rid))
 
 
 def route_template(scope) -> str:
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
     app = FastAPI(title="OneSource API (市川市)", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   redirect_slashes=False,
                   default_response_class=Json,
+                  # the pages come from packaged assets (api/routes/docs.py), not FastAPI's CDN-loaded ones
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   openapi_tags=[
                       {"name": "persons / 個人", "description": "本人情報の目的限定提供と事前入力 / Purpose-bound person data"},
                       {"name": "businesses / 事業者", "description": "法人番号による事業者情報 / Businesses"},
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
 
     for module in (public, persons, businesses, me):
         app.include_router(module.router)
+    docs.install(app)
     limiter = RateLimiter()
     app.state.limiter = limiter
     app.add_middleware(Guard, settings=settings, limiter=limiter)

@@ -10,6 +10,11 @@ span of digits and separators is read as its digits after NFKC normalization, an
 
 except a 13-digit span that is a valid 法人番号 (public by law). Only the characters of the masked digits
 change; everything else in the text (a raw line kept for quarantine) stays as it was written.
+
+What is masked in a log is what came from outside: the values of fields and paths. An identifier the platform
+made itself (a request id: 32 hex digits, of which about one in thirty holds 12 decimal digits in a row, and
+some of those pass the check digit) is logged as a :class:`PlatformId` argument, which the scrubber leaves as
+it is: it cannot hold a 個人番号, and an operator needs it whole to find the request.
 """
 
 from __future__ import annotations
@@ -84,6 +89,36 @@ def mask_my_numbers(text: str) -> str:
     return "".join("*" if i in masked else ch for i, ch in enumerate(text))
 
 
+class PlatformId(str):
+    """An identifier the platform generated (letters, digits, ``-`` and ``_``, at most 64): a log argument of this
+    type is written as it is, never masked. Anything else is refused, so it cannot carry a value from outside."""
+
+    __slots__ = ()
+    _SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+    def __new__(cls, value: str) -> PlatformId:
+        if not isinstance(value, str) or not cls._SHAPE.fullmatch(value):
+            raise ValueError("a platform id is 1 to 64 letters, digits, '-' or '_'")
+        return super().__new__(cls, value)
+
+
+_HOLE = "\ue000"  # stands for a PlatformId while the rest of a message is masked: neither a digit nor a separator
+
+
+def _scrubbed_message(record) -> str:
+    """The record's message made :func:`loggable`, its :class:`PlatformId` arguments left whole."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    kept = [a for a in args if isinstance(a, PlatformId)]
+    if not kept:
+        return loggable(record.getMessage())
+    record.args = tuple(_HOLE if isinstance(a, PlatformId) else a for a in args)
+    parts = loggable(record.getMessage()).split(_HOLE)
+    if len(parts) != len(kept) + 1:  # a hole came from elsewhere too: mask the whole message instead
+        record.args = args
+        return loggable(record.getMessage())
+    return "".join(p + k for p, k in zip(parts, [*kept, ""]))
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -101,7 +136,8 @@ def loggable(text: str) -> str:
 
 def install_log_scrubbing() -> None:
     """Every log record of the process, whichever library writes it, made :func:`loggable` when it is
-    created: its message (arguments included) and any traceback text. Idempotent."""
+    created: its message (arguments included, but for :class:`PlatformId` ones) and any traceback text.
+    Idempotent."""
     import logging
 
     current = logging.getLogRecordFactory()
@@ -111,7 +147,7 @@ def install_log_scrubbing() -> None:
     def factory(*args, **kwargs):
         record = current(*args, **kwargs)
         try:
-            record.msg = loggable(record.getMessage())
+            record.msg = _scrubbed_message(record)
         except Exception:  # noqa: BLE001 - a message that cannot be formatted is logged by its template
             record.msg = loggable(str(record.msg))
         record.args = None
