@@ -69,7 +69,9 @@ def register_client(store: Store, name: str, kind: str, organisation: str, purpo
     for pid in purposes:
         purpose = catalog.purpose(pid)
         if purpose is None:
-            raise RegistrationError(f"unknown purpose {pid!r}")
+            raise RegistrationError(f"unknown purpose {pid!r}; the catalog's purposes are "
+                                    f"{', '.join(p.id for p in catalog.purposes)} (see `onesource clients add --help` "
+                                    "or GET /v1/purposes)")
         if kind not in purpose.recipients:
             raise RegistrationError(f"purpose {pid} may not be used by a {kind} client "
                                     f"(recipients: {', '.join(purpose.recipients)})")

@@ -72,15 +72,19 @@ def receipt(consent_id: str, person_id: str, purpose_id: str, client: dict, gran
 
 def grant(store: Store, person_id: str, purpose_id: str, client_id: str, expires_at: dt.datetime | None,
           method: str, base_url: str) -> dict:
-    purpose = load_catalog().purpose(purpose_id)
+    catalog = load_catalog()
+    purpose = catalog.purpose(purpose_id)
+    by_consent = ", ".join(p.id for p in catalog.purposes if p.legal_basis.kind == "consent")
     if purpose is None:
-        raise ConsentError("unknown purpose (see /v1/purposes)")
+        raise ConsentError(f"unknown purpose; the purposes that rest on consent are {by_consent} (see /v1/purposes)")
     if purpose.legal_basis.kind != "consent":
-        raise ConsentError(f"this purpose rests on law ({purpose.legal_basis.reference}), not on consent")
+        raise ConsentError(f"this purpose rests on law ({purpose.legal_basis.reference}), not on consent: a client "
+                           f"registered for it needs none (the purposes that rest on consent are {by_consent})")
     row = store.one("select client_id, name, kind, organisation from clients where client_id = ? and "
                     "revoked_at is null", (client_id,))
     if row is None:
-        raise ConsentError("unknown or revoked recipient")
+        raise ConsentError("unknown or revoked recipient: the recipient is the client_id that `onesource clients add` "
+                           "printed for the client")
     client = dict(zip(("client_id", "name", "kind", "organisation"), row))
     bound = store.one("select 1 from client_purposes where client_id = ? and purpose_id = ?", (client_id, purpose_id))
     if bound is None:

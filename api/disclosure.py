@@ -16,9 +16,24 @@ from api.clients import Client
 from api.consent import live_consent
 from api.deps import ApiError, Context
 from api.lakeview import Served
+from onesource.core.towns import CITY, LG_CODE, PREFECTURE
 
-PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address", "status", "household_id", "relation_to_head")
+PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "status", "household_id", "relation_to_head")
 SELF = "resident:self"
+
+
+def full_address(person: dict[str, Any]) -> dict[str, Any] | None:
+    """A person's current address, whole: 郵便番号 (where the registry holds one), 都道府県 and 市区町村 (the marts
+    hold the part after 千葉県市川市), the rest as registered and the 方書, and the one line a form or a bank
+    compares (``text``). None when the city holds no current address (moved out, deceased)."""
+    street = person.get("address")
+    if not street:
+        return None
+    postal = person.get("postal_code")
+    building = person.get("katagaki")
+    return {"postal_code": f"{postal[:3]}-{postal[3:]}" if postal else None, "prefecture": PREFECTURE, "city": CITY,
+            "lg_code": LG_CODE, "town": person.get("town"), "street": street, "building": building,
+            "text": f"{PREFECTURE}{CITY}{street}" + (f" {building}" if building else "")}
 
 
 def _age(birth: dt.date | None, on: dt.date) -> int | None:
@@ -37,6 +52,8 @@ def person_fields(served: Served, person_id: str, fields: list[str]) -> dict[str
     for f in fields:
         if f in PERSON_COLUMNS:
             out[f] = base[f]
+        elif f == "address":
+            out[f] = full_address(base)
         elif f in ("household_members", "children_in_household"):
             if members is None:
                 members = sorted(served.households.all(base["household_id"]) if base["household_id"] else [],
@@ -71,7 +88,8 @@ async def authorize(ctx: Context, request: Request, client: Client, purpose_id: 
     """
     purpose = ctx.catalog.purpose(purpose_id)
     if purpose is None:
-        raise ApiError(400, "unknown_purpose", "no such purpose in the catalog (see /v1/purposes)")
+        raise ApiError(400, "unknown_purpose", "no such purpose in the catalog; its purposes are "
+                       f"{', '.join(p.id for p in ctx.catalog.purposes)} (see /v1/purposes)")
     if purpose.subject != subject_kind:
         raise ApiError(400, "wrong_subject", f"purpose {purpose.id} concerns a {purpose.subject}, not a {subject_kind}")
 
@@ -82,7 +100,8 @@ async def authorize(ctx: Context, request: Request, client: Client, purpose_id: 
         return ApiError(403, code, message)
 
     if purpose.id not in client.purposes or client.kind not in purpose.recipients:
-        raise await refuse("purpose_not_permitted", f"this client is not registered for purpose {purpose.id}",
+        raise await refuse("purpose_not_permitted", f"this client is not registered for purpose {purpose.id} "
+                           f"(its purposes: {', '.join(sorted(client.purposes)) or 'none'})",
                            "denied:purpose_not_permitted")
     consent_id = None
     if purpose.legal_basis.kind == "consent":

@@ -31,8 +31,8 @@ JST = dt.timezone(dt.timedelta(hours=9))
 
 # table -> (columns, where) read at the release's snapshot
 QUERIES: dict[str, tuple[str, str]] = {
-    "dim_person": ("person_id, name, name_kana, birth_date, birth_date_precision, sex, address, town, status, "
-                   "household_id, relation_to_head", ""),
+    "dim_person": ("person_id, name, name_kana, birth_date, birth_date_precision, sex, postal_code, address, katagaki, "
+                   "town, status, household_id, relation_to_head", ""),
     "mart_resident_tax_by_person": ("person_id, fiscal_year, total_income_yen, income_levy_yen, per_capita_levy_yen, "
                                     "total_levy_yen, taxation, dependants", ""),
     "mart_kokuho_enrolment": ("person_id, hihokensha_bango, enrolled_on, left_on, leaving_reason, is_enrolled", ""),
@@ -44,6 +44,9 @@ QUERIES: dict[str, tuple[str, str]] = {
                                     "amount_requested_yen, granted, pending, first_applied_at, last_applied_at",
                                     "where applicant_kind = 'hojin'"),
 }
+
+# columns a release built before they were added does not have: read as nulls from such a snapshot
+ADDED_LATER: dict[str, tuple[str, ...]] = {"dim_person": ("postal_code",)}
 
 
 def _sorted_keys(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -144,12 +147,33 @@ def person_status(con: duckdb.DuckDBPyConnection, person_id: str) -> str | None:
     return row[0] if row else None
 
 
+def sample_residents(con: duckdb.DuckDBPyConnection, count: int, with_children: bool = False) -> list[dict] | None:
+    """Residents of the newest release to try the API with: id, town, household size and children under 18
+    (None when nothing is released). Ordered by person id, so the same lake gives the same list."""
+    release = latest_release(con)
+    if release is None:
+        return None
+    at = f"at (version => {int(release.snapshot_id)})"
+    return lake.dict_rows(con.execute(
+        f"with households as (select household_id, count(*) as members, count(*) filter (where birth_date > "
+        f"current_date - interval 18 year) as children from {L}.marts.dim_person {at} where status = 'resident' "
+        f"group by all) select p.person_id, p.town, h.members, h.children from {L}.marts.dim_person as p {at} "
+        "join households as h using (household_id) "
+        "where p.status = 'resident' and (not ? or h.children > 0) and p.birth_date <= current_date - interval 18 year "
+        "order by p.person_id limit ?", [with_children, count]))
+
+
 def _read(con: duckdb.DuckDBPyConnection, table: str, snapshot_id: int) -> pa.Table:
     columns, where = QUERIES[table]
     schema = "marts"
+    at = f"{L}.{schema}.{table} at (version => {int(snapshot_id)})"
     try:
-        return con.execute(f"select {columns} from {L}.{schema}.{table} at (version => {int(snapshot_id)}) "
-                           f"{where}").to_arrow_table()
+        later = ADDED_LATER.get(table, ())
+        if later:
+            present = {r[0] for r in con.execute(f"select column_name from (describe select * from {at})").fetchall()}
+            columns = ", ".join(c if c.strip() in present or c.strip() not in later else f"null::varchar as {c.strip()}"
+                                for c in columns.split(","))
+        return con.execute(f"select {columns} from {at} {where}").to_arrow_table()
     except duckdb.CatalogException:
         log.warning("release snapshot %s has no %s.%s; serving it empty", snapshot_id, schema, table)
         names = [c.split(" as ")[-1].strip() for c in columns.split(",")]

@@ -49,16 +49,15 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
                 forwarded_allow_ips=trusted or "", server_header=False)
 
 
-@clients_app.command("add")
 def clients_add(
     name: Annotated[str, typer.Argument(help="Name of the system or service.")],
     kind: Annotated[str, typer.Option(help="department or private.")] = "department",
     organisation: Annotated[str, typer.Option(help="Department (所管課) or company.")] = "",
-    purpose: Annotated[list[str], typer.Option(help="Purpose id it may use (repeat).")] = [],  # noqa: B006
+    purpose: Annotated[list[str], typer.Option(help="Purpose id it may use (repeat); the ids are listed above, and "
+                                                    "served at /v1/purposes.")] = [],  # noqa: B006
     rate: Annotated[float | None, typer.Option(help="Requests per second it may sustain.")] = None,
     burst: Annotated[int | None, typer.Option(help="Requests it may send at once above the rate.")] = None,
 ) -> None:
-    """Register a client bound to purposes; prints its API key once (only its hash is kept)."""
     from api.clients import RegistrationError, register_client
 
     settings = get_settings()
@@ -181,7 +180,54 @@ def accesslog_checkpoint() -> None:
     typer.echo(f"witnessed {w.chain} at seq {w.seq} ({w.at.isoformat(timespec='seconds')})")
 
 
+def purposes_table() -> str:
+    """The catalog's purposes, one a line: id, the kinds of client that may use it, its basis and its name."""
+    from api.catalog import load_catalog
+
+    purposes = load_catalog().purposes
+    width = max(len(p.id) for p in purposes)
+    return "\n".join(f"  {p.id:<{width}}  {'/'.join(p.recipients):<18} {p.legal_basis.kind:<8} {p.name.ja} "
+                     f"({p.name.en})" for p in purposes)
+
+
+CLIENTS_ADD_HELP = """Register a client bound to purposes; prints its client id and its API key once (only the key's
+hash is kept). The client id is the `recipient` a resident names when granting consent to this client.
+
+\b
+Purposes (--purpose ID), the kinds of client that may use each, and its legal basis
+(law: no consent needed; consent: the person must grant it to this client first):
+{table}
+"""
+
+
+@residents_app.command("sample")
+def residents_sample(
+    count: Annotated[int, typer.Option(min=1, max=100, help="How many persons.")] = 5,
+    with_children: Annotated[bool, typer.Option("--with-children", help="Only persons whose household has a "
+                                                                        "child under 18 (for a 児童手当 prefill).")]
+    = False,
+) -> None:
+    """Person ids to try the API with: residents of the newest release, with their town and household (no names).
+
+    A developer's first lookup needs a person id (P + 9 digits); on the demo city, pick one here, issue them a
+    credential (`onesource residents credential`) and let them grant consent."""
+    from api.lakeview import sample_residents
+    from onesource.core import lake
+
+    con = lake.connect(get_settings(), read_only=True)
+    try:
+        rows = sample_residents(con, count, with_children)
+    finally:
+        con.close()
+    if rows is None:
+        raise fail("no release yet: build the lake first (onesource demo, onesource build or onesource link)", 1)
+    typer.echo("person_id   household  children_under_18  town")
+    for r in rows:
+        typer.echo(f"{r['person_id']:<11} {r['members']:>9}  {r['children']:>17}  {r['town'] or '-'}")
+
+
 def register(app: typer.Typer) -> None:
+    clients_app.command("add", help=CLIENTS_ADD_HELP.format(table=purposes_table()))(clients_add)
     app.command()(serve)
     app.add_typer(clients_app, name="clients")
     app.add_typer(residents_app, name="residents")

@@ -4,7 +4,8 @@
     - birth date: the most precise one (day over month over year), then by the same source order;
     - address: the registry's current address for a resident; for a person the registry does not hold,
       the newest in-city address another source gives; none for a person who moved out or died
-      (last_address_in_city keeps the last one known);
+      (last_address_in_city keeps the last one known); its 郵便番号 (postal_code) is the registry's, the only
+      source that delivers one for a person's address (null for the others: never guessed from the town);
     - status: from the registry (住民 / 転出 / 死亡 / 職権消除); not_registered when no juki record (住登外者).
     Each field says which source won it. -#}
 with
@@ -44,7 +45,8 @@ registry as (
     from (
         select person_id, arg_max({
                 'resident_status_code': resident_status_code, 'address_canonical': address_canonical,
-                'katagaki': katagaki, 'town': town, 'setai_bango': setai_bango, 'relation_to_head': relation_to_head},
+                'postal_code': postal_code, 'katagaki': katagaki, 'town': town, 'setai_bango': setai_bango,
+                'relation_to_head': relation_to_head},
             {'current': case when resident_status_code = '1' then 2 when resident_status_code is not null then 1
                              else 0 end,
              'updated': coalesce(updated_at, '-infinity'::timestamp), 'atena_bango': atena_bango}) as r
@@ -116,6 +118,8 @@ final as (
         case when reg.resident_status_code = '1' then reg.address_canonical
             when reg.person_id is null then p.address_canonical end as address,
         case when reg.resident_status_code = '1' then reg.katagaki end as katagaki,
+        case when reg.resident_status_code = '1' and regexp_full_match(reg.postal_code, '[0-9]{7}')
+            then reg.postal_code end as postal_code,
         case when reg.resident_status_code = '1' then reg.town when reg.person_id is null then p.town end as town,
         case when reg.resident_status_code = '1' then 'juki' when reg.person_id is null then p.address_source end
             as address_source,
