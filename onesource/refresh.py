@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from onesource.core import lake
+from onesource.core import lake, progress
 from onesource.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -85,9 +85,15 @@ def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = No
     corrected deliveries named in ``reload`` (SYSTEM/YYYYMMDD), loaded again as delivered now."""
     from ingestion.pipeline import ingest as run
 
+    def delivered(d: DeliveryResult) -> None:
+        progress.report("ingest", f"{d.system}/{d.delivery}")
+        if on_delivery:
+            on_delivery(d)
+
+    progress.report("ingest")
     with _one_collection():
         return run(landing, settings, systems=list(systems) if systems else None,
-                   run_expectations=run_expectations, on_delivery=on_delivery,
+                   run_expectations=run_expectations, on_delivery=delivered,
                    reload=list(reload) if reload else None)
 
 
@@ -97,6 +103,7 @@ def ingest_days(settings: Settings, landing: Path, system: str, days: Sequence[s
     ``ingestor`` when the caller keeps one for several systems."""
     from ingestion.pipeline import Ingestor
 
+    progress.report(f"ingest {system}", f"{len(days)} deliveries")
     with lake.writer_claim(settings), _one_collection():  # each delivery is claimed on its own as well
         ing = ingestor or Ingestor(settings)
         try:
@@ -116,7 +123,7 @@ def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None 
         raise ValueError(f"stage {stage.name} runs no dbt")
     args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
     with lake.writer_claim(settings, "transform"), _one_collection():
-        result = run_dbt(args, settings, reuse_manifest=True)
+        result = run_dbt(args, settings, reuse_manifest=True, label=stage.name)
     if result.exception is not None or (check and not result.success):
         failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
                   if str(r.status) not in ("success", "pass", "skipped")]
@@ -130,6 +137,7 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
     retrain and re-cluster everything (a full relink)."""
     from identity.run import link_all
 
+    progress.report("linkage", "incremental" if incremental else "full relink")
     with lake.writer_claim(settings, "transform"), _one_collection():
         con = lake.connect(settings)
         try:
@@ -141,6 +149,7 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
 def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, Path]:
     from publish.opendata import publish as run
 
+    progress.report("publish", "open data")
     with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
@@ -152,6 +161,7 @@ def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, P
 def publish_dashboards(settings: Settings, out: Path | None = None) -> dict[str, Path]:
     from publish.dashboards import build
 
+    progress.report("publish", "dashboards")
     con = lake.connect(settings, read_only=True)
     try:
         return build(con, (out or settings.home) / "dashboards")
@@ -168,6 +178,7 @@ def release(settings: Settings, note: str) -> Release:
     """Record the lake's current snapshot as a release (the marts in it are complete)."""
     from onesource.core.releases import mark_release
 
+    progress.report("release")
     with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:

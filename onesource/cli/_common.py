@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,37 @@ AsOfRelease = Annotated[int | None, typer.Option("--release", help="As of this r
 AsOfTime = Annotated[str | None, typer.Option("--at", help="As of the release current at this time "
                                                "(ISO 8601; JST when no offset is given).")]
 AsOfSnapshot = Annotated[int | None, typer.Option("--snapshot", help="As of this lake snapshot.")]
+
+
+@contextlib.contextmanager
+def progress_bar(starting: str = "starting") -> Iterator[None]:
+    """A bar on the terminal of where long work is (the refresh's stages, dbt's models), in place of their log
+    lines; on anything but a terminal, nothing: what remains is the command's summary. The bar draws on a copy
+    of the terminal's descriptor: Dagster points descriptors 1 and 2 at a step's log file while the step runs."""
+    import os
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from onesource.core import progress
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    terminal = open(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description:<40.40}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(file=terminal, force_terminal=True), transient=True)
+    task = bar.add_task(starting, total=None)
+
+    def show(step: progress.Step) -> None:
+        text = f"{step.task}: {step.detail}" if step.detail else step.task
+        bar.update(task, description=text, completed=step.done or 0, total=step.total)
+
+    try:
+        with bar, progress.listening(show):
+            yield
+    finally:
+        terminal.close()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

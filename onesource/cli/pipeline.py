@@ -15,6 +15,7 @@ from onesource.cli._common import (
     console,
     fail,
     landing_dir,
+    progress_bar,
 )
 from onesource.core.settings import get_settings
 
@@ -89,9 +90,10 @@ def _print_linkage(results: dict) -> None:
 def _run(landing: Path | None, incremental: bool, note: str, run_expectations: bool = True,
          only: list[str] | None = None) -> None:
     try:
-        report = sequence.run_refresh(get_settings(), landing, incremental=incremental,
-                                      run_expectations=run_expectations, note=note, only=only,
-                                      on_stage=lambda name, s: typer.echo(f"stage {name} {s:.1f}s"))
+        with progress_bar():
+            report = sequence.run_refresh(get_settings(), landing, incremental=incremental,
+                                          run_expectations=run_expectations, note=note, only=only,
+                                          on_stage=lambda name, s: typer.echo(f"stage {name} {s:.1f}s"))
     except (sequence.RefreshFailed, ValueError) as exc:
         raise fail(str(exc)) from None
     _print_linkage(report.linkage)
@@ -153,7 +155,8 @@ def build(landing: LandingOption = None) -> None:
     settings = get_settings()
     landing = landing_dir(landing, settings)
     t0 = time.perf_counter()
-    s = run_build(landing, settings)
+    with progress_bar("loading the Dagster definitions"):
+        s = run_build(landing, settings)
     typer.echo("rows per layer: " + ", ".join(f"{k} {v:,}" for k, v in s.rows_per_layer.items()))
     typer.echo(f"quarantined rows: {s.quarantined_rows:,}")
     typer.echo(f"checks: {s.checks['passed']} passed, {s.checks['failed']} failed, {s.checks['warned']} warned")
@@ -164,9 +167,33 @@ def build(landing: LandingOption = None) -> None:
         raise fail(f"{s.failed_asset} failed: {s.failure}" if s.failed_asset else "blocking checks failed")
 
 
-def demo() -> None:
-    """Build the simulated demo city (`onesource-simulate demo` writes it) through Dagster on a fresh lake."""
+def _lake_in_use(settings) -> bool:
+    """Whether the lake holds anything (``onesource setup`` leaves an empty one, which nothing would miss); a
+    lake that does not open (moved, damaged) is not taken for empty."""
+    import duckdb
+
+    from onesource.core import lake
+
+    if not settings.catalog_path.exists():
+        return False
+    try:
+        con = lake.connect(settings, read_only=True)
+    except duckdb.Error:
+        return True
+    try:
+        return bool(con.execute("select count(*) from duckdb_tables() where database_name = ?",
+                                [lake.LAKE_ALIAS]).fetchone()[0])
+    finally:
+        con.close()
+
+
+def demo(yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace the lake under ONESOURCE_HOME without "
+                                           "asking, when it holds data.")] = False) -> None:
+    """Build the simulated demo city (`onesource-simulate demo` writes it) through Dagster on a fresh lake.
+
+    A lake that already holds data is replaced only when you say so: at the prompt, or with --yes."""
     import shutil
+    import sys
 
     settings = get_settings()
     landing, truth = settings.landing_dir, settings.truth_dir
@@ -174,6 +201,12 @@ def demo() -> None:
         raise fail(f"no simulated city under {settings.home}: run `onesource-simulate demo` first (make demo "
                    "does both)", 2)
     if settings.catalog_dsn is None:  # a new city: the embedded lake and the Dagster instance start empty
+        if not yes and _lake_in_use(settings):
+            if not sys.stdin.isatty():
+                raise fail(f"the lake under {settings.home} holds data: `onesource demo --yes` replaces it", 2)
+            if not typer.confirm(f"The lake under {settings.home} holds data. Replace it with the demo city?",
+                                 default=False, err=True):
+                raise fail("the lake is kept as it was", 1)
         for d in (settings.lake_dir, settings.home / "dagster"):
             if d.exists():
                 shutil.rmtree(d)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from onesource.core import faults, lake
+from onesource.core import faults, lake, progress
 from onesource.core.settings import REPO_ROOT, Settings, get_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -35,6 +36,10 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "DBT_PROFILES_DIR": str(DBT_DIR),
         "DBT_PROJECT_DIR": str(DBT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # dbt's lines go to its log file under the home in full; the console gets only warnings and errors (all
+        # of it with -v), without colour codes, which showed as literal escapes in logs and captured output
+        "DBT_USE_COLORS": "false",
+        "DBT_LOG_LEVEL": console_level(),
         # the plugins (session, normalizers, the analysis zone's pseudonyms) read this run's settings
         "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
         "ONESOURCE_DATA_PATH": settings.data_path_url,
@@ -43,6 +48,21 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
            for k in ("s3_endpoint", "s3_key_id", "s3_key", "s3_region", "s3_use_ssl", "s3_url_style")
            if (v := getattr(settings, k)) is not None},
     }
+
+
+def console_level() -> str:
+    """dbt's console level: every node's line when the platform logs at INFO (``onesource -v``), otherwise only
+    what needs a person (warnings and errors), as the rest of the platform logs."""
+    return "info" if logging.getLogger().getEffectiveLevel() <= logging.INFO else "warn"
+
+
+def _progress_callback(stage: str) -> Callable:
+    """dbt's node lines as progress reports (``onesource.core.progress``): a bar in place of the lines."""
+    def callback(event) -> None:
+        if event.info.name == "LogStartLine":
+            d = event.data
+            progress.report(f"dbt {stage}", d.node_info.node_name, d.index - 1, d.total)
+    return callback
 
 
 def _fault_callback(settings: Settings) -> Callable:
@@ -62,13 +82,14 @@ def _attach_once(settings: Settings) -> None:
         _attached.add(where)
 
 
-def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifest: bool = False):
+def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifest: bool = False,
+            label: str | None = None):
     """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``).
 
     With ``reuse_manifest`` (the refresh's builds), dbt runs on a manifest parsed once per process and kept
     while the project's files and the settings stay as they were, and writes only run_results.json: each
     invocation would otherwise parse the project again and write its manifest again (about a second each,
-    three times a day)."""
+    three times a day). ``label`` names the work in progress reports (a stage of the refresh)."""
     from dbt.cli.main import dbtRunner
 
     settings = settings or get_settings()
@@ -79,7 +100,9 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
     env = dbt_env(settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    hooks = [_fault_callback(settings)] if faults.armed(settings) else []
+    hooks = [_progress_callback(label or " ".join(args[:1]))]
+    if faults.armed(settings):
+        hooks.append(_fault_callback(settings))
     try:
         if not reuse_manifest:
             parse = list(args[:1]) == ["parse"]
@@ -94,6 +117,8 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
         result = dbtRunner(manifest=manifest.fresh(), callbacks=hooks).invoke([*args, "--no-write-json"])
         if hasattr(result.result, "write"):
             result.result.write(str(Path(env["DBT_TARGET_PATH"]) / "run_results.json"))
+            n = len(getattr(result.result, "results", None) or [])
+            progress.report(f"dbt {label or args[0]}", "done", n, n)
         return result
     finally:
         for k, v in saved.items():

@@ -17,7 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from onesource.core.settings import get_settings
 
 app = typer.Typer(help="Simulate Ichikawa's departmental systems (a landing zone with truth files).",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, context_settings={"max_content_width": 120},
+                  rich_markup_mode=None)  # help as click wraps it: no type column, sentences not broken
 
 
 def _simulate(landing: Path, truth: Path, residents: int, days: int, seed: int, start: str | None,
