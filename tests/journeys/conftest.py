@@ -79,7 +79,10 @@ def demo(tmp_path_factory) -> Demo:
     if reuse and (Path(reuse) / "demo.txt").exists():
         root = Path(reuse)
         rc, seconds, output = (root / "demo.txt").read_text(encoding="utf-8").split("\n", 2)
-        return Demo(root, root / "home", fresh_env(root), "", output, int(rc), float(seconds))
+        env = fresh_env(root)
+        if os.environ.get("ONESOURCE_CATALOG"):  # a root built with another catalog than today's default
+            env["ONESOURCE_CATALOG"] = os.environ["ONESOURCE_CATALOG"]
+        return Demo(root, root / "home", env, "", output, int(rc), float(seconds))
     root = Path(reuse) if reuse else tmp_path_factory.mktemp("journey")
     root.mkdir(parents=True, exist_ok=True)
     env = fresh_env(root)
