@@ -112,21 +112,18 @@ def _execute_as_the_ui_would(instance: dg.DagsterInstance, job_name: str, run_co
 
 
 def run_build(landing: Path, settings: Settings | None = None, raise_on_error: bool = False) -> BuildSummary:
-    from dagster_project.defs.ingestion.assets import daily
+    from dagster_project.defs.ingestion.assets import DELIVERIES, delivery_key
     from dagster_project.defs.jobs import DAILY
 
     settings = (settings or get_settings()).model_copy(update={"landing": landing})
     run_config = {**QUIET, "resources": {"platform": {"config": {"landing": str(landing)}}}}
     summary = BuildSummary(success=True)
     with ui.open_instance(settings) as instance:
-        keys = daily(settings.partitions_start).get_partition_keys()
-        wanted = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in _delivery_days(landing)]
+        wanted = [delivery_key(d) for d in _delivery_days(landing)]
         tags: dict[str, str] = {}
-        if wanted:
-            outside = [k for k in wanted if k not in keys]
-            if outside:
-                raise ValueError(f"deliveries {outside[0]}.. fall outside the daily partitions from {keys[0]} "
-                                 "(set ONESOURCE_PARTITIONS_START)")
+        if wanted:  # every delivery day is a partition (in date order), the run loads them all
+            known = set(instance.get_dynamic_partitions(DELIVERIES.name))
+            instance.add_dynamic_partitions(DELIVERIES.name, [k for k in wanted if k not in known])
             tags = {"dagster/asset_partition_range_start": wanted[0],
                     "dagster/asset_partition_range_end": wanted[-1]}
         # no deliveries yet: the contract database and everything downstream

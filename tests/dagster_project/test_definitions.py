@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import dagster as dg
 import pytest
@@ -41,16 +42,25 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
             assert node.description and contract.name in node.description
             checks = {c.name for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(key.split("/"))}
             assert {"reconciliation", "contract_expectations", "freshness"} <= checks
-    for expected in ("staging/juki/residents", "staging/keiyaku/vendors", "identity/person/records",
-                     "identity/person/membership", "identity/business/membership", "marts/core/dim_person",
+    for expected in ("staging/juki/stg_juki__residents", "staging/keiyaku/stg_keiyaku__vendors",
+                     "identity/person/person_records", "identity/person/person_membership",
+                     "identity/business/business_membership", "marts/core/dim_person",
                      "marts/kpi/dx_kpi_monthly", "marts/departments/nursery_waiting_list", "opendata/city/files",
-                     "dashboards/city/pages", "products/kosodate_shien/child_allowance_outreach",
-                     "products/shiminzei/exempt_household_benefit_outreach"):
+                     "dashboards/city/pages", "products/kosodate_shien/kosodate_shien__child_allowance_outreach",
+                     "products/shiminzei/shiminzei__exempt_household_benefit_outreach",
+                     "quarantine/ingestion/field_issues"):
         assert expected in keys, expected
+    # a graph node shows only the last part of its key: no two assets share it
+    last = Counter(k.split("/")[-1] for k in keys)
+    assert not [k for k in keys if last[k.split("/")[-1]] > 1]
+    # every asset is defined here, described and materializable: no stub auto-created for a dangling dependency
+    for key in keys:
+        node = graph.get(dg.AssetKey(key.split("/")))
+        assert node.is_materializable and node.description, key
     # the outreach lists are refreshed daily: the release (the end of every refresh) waits for them
     release = "serving/api/release"
-    for outreach in ("products/kosodate_shien/child_allowance_outreach",
-                     "products/shiminzei/exempt_household_benefit_outreach"):
+    for outreach in ("products/kosodate_shien/kosodate_shien__child_allowance_outreach",
+                     "products/shiminzei/shiminzei__exempt_household_benefit_outreach"):
         assert dg.AssetKey(outreach.split("/")) in graph.get(dg.AssetKey(release.split("/"))).parent_keys
     for key in keys:
         node = graph.get(dg.AssetKey(key.split("/")))
@@ -70,8 +80,11 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
         requests = nightly.evaluate_tick(context).run_requests
     assert requests[0].run_config == {"ops": {"link": {"config": {"incremental": False}}}}
     # the staging models sit downstream of bronze and upstream of the linkage
-    assert dg.AssetKey(["bronze", "juki", "jumin"]) in graph.get(dg.AssetKey(["staging", "juki", "residents"])).parent_keys
-    assert dg.AssetKey(["identity", "person", "membership"]) in graph.get(
+    assert dg.AssetKey(["bronze", "juki", "jumin"]) in graph.get(
+        dg.AssetKey(["staging", "juki", "stg_juki__residents"])).parent_keys
+    # the bronze assets' partitions are the delivery days, added as deliveries arrive (none before the first)
+    assert isinstance(graph.get(dg.AssetKey(["bronze", "juki", "jumin"])).partitions_def, dg.DynamicPartitionsDefinition)
+    assert dg.AssetKey(["identity", "person", "person_membership"]) in graph.get(
         dg.AssetKey(["marts", "core", "dim_person"])).parent_keys
 
 
@@ -79,14 +92,24 @@ def test_sensor_requests_a_run_per_closed_delivery(defs, tmp_path, monkeypatch):
     zone = handmade.build(tmp_path / "zone")
     monkeypatch.setenv("ONESOURCE_LANDING", str(tmp_path / "zone" / "landing"))
     sensor = next(s for s in defs.sensors if s.name == "juki_deliveries")
-    ctx = dg.build_sensor_context(cursor=None, definitions=defs)
-    requests = list(sensor.evaluate_tick(ctx).run_requests)
-    assert len(requests) == 1  # one run over the closed days; 1104 is still arriving
-    assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-01"
-    assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-03"
-    (tmp_path / "zone" / "landing" / "juki" / "20261104" / "_SUCCESS").write_bytes(b"")
-    ctx2 = dg.build_sensor_context(cursor=ctx.cursor, definitions=defs)
-    assert [r.partition_key for r in sensor.evaluate_tick(ctx2).run_requests] == ["2026-11-04"]
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(cursor=None, definitions=defs, instance=instance,
+                                       instance_ref=instance.get_ref())
+        result = sensor.evaluate_tick(ctx)
+        requests = list(result.run_requests)
+        assert len(requests) == 1  # one run over the closed days; 1104 is still arriving
+        assert requests[0].tags["dagster/asset_partition_range_start"] == "2026-11-01"
+        assert requests[0].tags["dagster/asset_partition_range_end"] == "2026-11-03"
+        # the delivery days become the bronze assets' partitions, in date order, with the run that loads them
+        assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [
+            ["2026-11-01", "2026-11-02", "2026-11-03"]]
+        instance.add_dynamic_partitions("deliveries", ["2026-11-01", "2026-11-02", "2026-11-03"])
+        (tmp_path / "zone" / "landing" / "juki" / "20261104" / "_SUCCESS").write_bytes(b"")
+        ctx2 = dg.build_sensor_context(cursor=ctx.cursor, definitions=defs, instance=instance,
+                                        instance_ref=instance.get_ref())
+        result = sensor.evaluate_tick(ctx2)
+        assert [r.partition_key for r in result.run_requests] == ["2026-11-04"]
+        assert [list(r.partition_keys) for r in result.dynamic_partitions_requests] == [["2026-11-04"]]
     assert zone["unclosed"] == ["juki/20261104"]
 
 

@@ -18,12 +18,17 @@ from dagster_dbt.asset_utils import (
 )
 
 from dagster_project.defs.dbt.project import project
+from dagster_project.defs.identity.assets import identity_key
 from dagster_project.defs.resources import OWNER, Platform
 from onesource import refresh
 from onesource.core.settings import Settings
 
 
 class OneSourceTranslator(DagsterDbtTranslator):
+    """Keys ``[layer, system, table]``, whose last part (all a graph node shows) is unique across the graph: the dbt
+    model's own name where a layer repeats table names (``stg_juki__residents``, ``hoiku__applications``,
+    ``analysis__households``), the lake's table name for the linkage (``person_membership``)."""
+
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -34,20 +39,18 @@ class OneSourceTranslator(DagsterDbtTranslator):
             if schema == "bronze":  # bronze.<system>__<entity>_current is a view of the bronze table
                 system, entity = name.removesuffix("_current").split("__", 1)
                 return dg.AssetKey(["bronze", system, entity])
-            if schema == "identity":  # written by the linkage
-                entity, table = name.split("_", 1)
-                return dg.AssetKey(["identity", entity, table])
+            if schema == "identity":  # written by the linkage: identity.<entity>_<table>
+                return identity_key(*name.split("_", 1))
             return dg.AssetKey([schema, "ingestion", name])
         layer = props["config"].get("schema") or props["schema"]
         if name.startswith("stg_"):
-            system, entity = name[4:].split("__", 1)
-            return dg.AssetKey(["staging", system, entity])
+            return dg.AssetKey(["staging", name[4:].split("__", 1)[0], name])
         if name.startswith("int_") and name.endswith("_records_unioned"):
-            return dg.AssetKey(["identity", name[4:].split("_", 1)[0], "records"])
-        if layer.startswith("product_"):  # a department's products: [products, <role>, <product>]
-            return dg.AssetKey(["products", layer.removeprefix("product_"), props.get("alias") or name])
+            return identity_key(name[4:].split("_", 1)[0], "records")
+        if layer.startswith("product_"):  # a department's products: [products, <role>, <role>__<product>]
+            return dg.AssetKey(["products", layer.removeprefix("product_"), name])
         if layer == "analysis":
-            return dg.AssetKey(["analysis", "pseudonymized", props.get("alias") or name])
+            return dg.AssetKey(["analysis", "pseudonymized", name])
         folder = props["fqn"][-2] if len(props["fqn"]) > 2 else layer
         return dg.AssetKey([layer, folder, name.removeprefix("mart_")])
 

@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from dagster_project.defs.identity.assets import ENTITIES
+from dagster_project.defs.identity.assets import ENTITIES, identity_key
 from dagster_project.defs.resources import Platform
 from onesource.core import lake
 
 
 def _quality(entity: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=["identity", entity, "membership"], name="linkage_quality",
+    @dg.asset_check(asset=identity_key(entity, "membership"), name="linkage_quality",
                     description="Pairwise precision, recall and F1 against the truth files in ONESOURCE_TRUTH_DIR "
                                 "(default home/truth; simulated cities); reported as not configured otherwise.")
     def quality(platform: Platform) -> dg.AssetCheckResult:

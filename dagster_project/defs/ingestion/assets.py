@@ -1,25 +1,29 @@
 """Bronze assets: one per contract table, loaded by the refresh sequence's ingest stage.
 
 Asset keys are ``[bronze, <system>, <entity>]`` (``bronze.juki__jumin`` -> ``bronze/juki/jumin``); owners are
-the departments of the data contracts; descriptions come from the contracts. A run over a partition range
-loads the closed deliveries of those days in date order (one lake transaction per delivery); the contract
-database has no days and is read by watermark.
+the departments of the data contracts; descriptions come from the contracts. The file-based systems' assets are
+partitioned by delivery day: a partition is a day on which deliveries arrived (``2026-11-03``), added when the
+first closed delivery of that day is loaded (by a sensor, or by ``onesource build``), so the UI lists the days the
+city delivered, never calendar days before the first delivery or between deliveries as "missing". A run over a
+range of them loads the closed deliveries of those days in date order (one lake transaction per delivery); the
+contract database has no days and is read by watermark.
 """
-
-import functools
 
 import dagster as dg
 
 from dagster_project.defs.ingestion import checks
-from dagster_project.defs.resources import Platform
+from dagster_project.defs.resources import OWNER, Platform
 from ingestion.contracts import Contract, Table, contracts
 from onesource import refresh
+from onesource.core import lake
 from onesource.core.settings import Settings
 
+DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
 
-@functools.cache
-def daily(start: str) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start, timezone="Asia/Tokyo", end_offset=1)
+
+def delivery_key(folder: str) -> str:
+    """The partition of a delivery folder's day (``20261103`` -> ``2026-11-03``)."""
+    return f"{folder[:4]}-{folder[4:6]}-{folder[6:]}"
 
 
 def bronze_key(table: Table) -> dg.AssetKey:
@@ -50,13 +54,10 @@ def _table_metadata(results, table: Table) -> dict:
     }
 
 
-def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
+def _compute(contract: Contract):
     def compute(context: dg.AssetExecutionContext, platform: Platform):
-        days: list[str] = []
-        if context.has_partition_key_range:
-            days = [_day(k) for k in partitions.get_partition_keys_in_range(context.partition_key_range)]
-        elif context.has_partition_key:
-            days = [_day(context.partition_key)]
+        days = sorted(_day(k) for k in context.partition_keys) if context.has_partition_key_range or \
+            context.has_partition_key else []
         settings = platform.settings()
         loader = platform.ingestor()
         results = refresh.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
@@ -75,7 +76,6 @@ def _compute(contract: Contract, partitions: dg.DailyPartitionsDefinition):
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    partitions = daily(settings.partitions_start)
     out = []
     for contract in contracts().values():
         specs = [dg.AssetSpec(bronze_key(t), group_name="bronze",
@@ -87,8 +87,41 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         out.append(dg.multi_asset(
             name=f"load_{contract.system}", specs=specs, can_subset=False,
             check_specs=checks.specs(contract, bronze_key),
-            partitions_def=partitions if partitioned(contract) else None,
+            partitions_def=DELIVERIES if partitioned(contract) else None,
             backfill_policy=dg.BackfillPolicy.single_run() if partitioned(contract) else None,
             description=f"Load {contract.system} deliveries into bronze ({refresh.INGEST.description})",
-        )(_compute(contract, partitions)))
+        )(_compute(contract)))
+    out.append(field_issues_asset([bronze_key(t) for c in contracts().values() for t in c.tables]))
     return out
+
+
+FIELD_ISSUES_KEY = dg.AssetKey(["quarantine", "ingestion", "field_issues"])
+
+
+def field_issues_asset(bronze_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """``quarantine.field_issues``, which every load writes and the staging models read: recorded after the loads
+    with what it holds, so the graph shows it as the loads left it (it was a stub: undescribed, never
+    materialized)."""
+
+    @dg.asset(key=FIELD_ISSUES_KEY, group_name="quarantine", owners=[OWNER], deps=bronze_keys, kinds={"duckdb"},
+              metadata={"lake_table": "quarantine.field_issues"},
+              description="One row per unusable field of a loaded row (the field is null in bronze): system, table, "
+                          "delivery, file and line, record key, field, reason (invalid_date, "
+                          "bad_check_digit_my_number, unknown_code, ...) and the raw value with 個人番号 masked. "
+                          "Written by each system's load in the same transaction as its bronze rows; the staging "
+                          "models flag the fields from it.")
+    def field_issues(platform: Platform) -> dg.MaterializeResult:
+        con = lake.connect(platform.settings(), read_only=True)
+        try:
+            if not lake.table_exists(con, "quarantine", "field_issues"):
+                return dg.MaterializeResult(metadata={"field_issues": 0})
+            rows = con.execute(f"select system, reason, count(*) from {lake.LAKE_ALIAS}.quarantine.field_issues "
+                               "group by all order by all").fetchall()
+        finally:
+            con.close()
+        return dg.MaterializeResult(metadata={
+            "field_issues": sum(n for *_, n in rows),
+            "by_system_and_reason": dg.MetadataValue.md(
+                "| system | reason | fields |\n|---|---|---|\n" + "\n".join(f"| {s} | {r} | {n} |" for s, r, n in rows))})
+
+    return field_issues

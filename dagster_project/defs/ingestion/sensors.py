@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.defs.ingestion.assets import bronze_key, daily, partitioned
+from dagster_project.defs.ingestion.assets import DELIVERIES, bronze_key, delivery_key, partitioned
 from dagster_project.defs.jobs import DAILY
 from ingestion.contracts import contracts
 from onesource.core import lake
@@ -91,14 +91,15 @@ def _read_since_changed(settings: Settings, system: str, path) -> bool:
     return last is not None and last.timestamp() >= path.stat().st_mtime
 
 
-def _closed(root: Path, seen: set[str], keys: set[str]) -> list[str]:
-    """Partition keys of the closed deliveries under ``root`` that are not in ``seen``, oldest first."""
+def _closed(root: Path, seen: set[str], keys: set[str] | None = None) -> list[str]:
+    """Partition keys of the closed deliveries under ``root`` that are not in ``seen`` (and among ``keys`` when
+    given), oldest first."""
     if not root.is_dir():
         return []
     out = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
-        key = f"{folder.name[:4]}-{folder.name[4:6]}-{folder.name[6:]}"
-        if folder.name not in seen and (folder / "_SUCCESS").exists() and key in keys:
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit() and len(p.name) == 8):
+        key = delivery_key(folder.name)
+        if folder.name not in seen and (folder / "_SUCCESS").exists() and (keys is None or key in keys):
             out.append(key)
     return out
 
@@ -119,8 +120,7 @@ def _range(keys: list[str]) -> dict:
     return {"tags": {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}}
 
 
-def _file_sensor(system: str, daily, partitions: dg.DailyPartitionsDefinition,
-                 file_systems: dict[str, list[dg.AssetKey]], downstream: list[dg.AssetKey]) -> dg.SensorDefinition:
+def _file_sensor(system: str, daily, file_systems: dict[str, list[dg.AssetKey]], downstream: list[dg.AssetKey]) -> dg.SensorDefinition:
     @dg.sensor(name=f"{system}_deliveries", job=daily, minimum_interval_seconds=30,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description=f"Start the day's run when a {system} delivery's _SUCCESS appears: the other systems' "
@@ -132,8 +132,7 @@ def _file_sensor(system: str, daily, partitions: dg.DailyPartitionsDefinition,
         if not root.is_dir():
             return dg.SkipReason(f"no landing folder {root}")
         seen = set(json.loads(context.cursor)) if context.cursor else None
-        keys = set(partitions.get_partition_keys())
-        new = _closed(root, seen or set(), keys)
+        new = _closed(root, seen or set())
         ledger = _ledger(settings) if new or seen is None else {}
         # what the lake already holds is not new, however it was loaded (`onesource refresh`, another run)
         held = ledger.get(system, (set(), None))[0]
@@ -144,10 +143,10 @@ def _file_sensor(system: str, daily, partitions: dg.DailyPartitionsDefinition,
             return dg.SkipReason("no new closed delivery")
         waiting = _waiting_runs(context)
         for run in waiting:
-            if system in run.tags.get(SYSTEMS_TAG, "").split(",") and set(new) <= _run_days(run, partitions):
+            if system in run.tags.get(SYSTEMS_TAG, "").split(",") and set(new) <= _run_days(run, context):
                 return dg.SkipReason(f"run {run.run_id} (queued) loads these deliveries")
         # the other systems whose deliveries of exactly these days are closed, not loaded and not queued: one run
-        queued = {(s_, d) for r in waiting for s_ in r.tags.get(SYSTEMS_TAG, "").split(",") for d in _run_days(r, partitions)}
+        queued = {(s_, d) for r in waiting for s_ in r.tags.get(SYSTEMS_TAG, "").split(",") for d in _run_days(r, context)}
         together = [system] + [
             other for other in file_systems if other != system
             and _closed(settings.landing_dir / other, ledger.get(other, (set(), None))[0], set(new)) == new
@@ -155,25 +154,29 @@ def _file_sensor(system: str, daily, partitions: dg.DailyPartitionsDefinition,
         where = _range(new)
         where["tags"] = {**where.get("tags", {}), SYSTEMS_TAG: ",".join(together)}
         run_key = f"{system}:{new[0]}" + (f"..{new[-1]}" if len(new) > 1 else "")
-        return dg.RunRequest(run_key=run_key, **where,
-                             asset_selection=[k for s_ in together for k in file_systems[s_]] + downstream)
+        # the days become partitions (in date order) as the run that loads them is requested
+        return dg.SensorResult(
+            run_requests=[dg.RunRequest(run_key=run_key, **where,
+                                        asset_selection=[k for s_ in together for k in file_systems[s_]] + downstream)],
+            dynamic_partitions_requests=[DELIVERIES.build_add_request(new)])
     return file_sensor
 
 
-def _run_days(run, partitions: dg.DailyPartitionsDefinition) -> set[str]:
+def _run_days(run, context: dg.SensorEvaluationContext) -> set[str]:
+    """The delivery days a queued run loads: its partition, or the partitions of its range (delivery days are
+    added in date order, so a range holds the days between its ends)."""
     if "dagster/partition" in run.tags:
         return {run.tags["dagster/partition"]}
     start, end = run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")
     if not start:
         return set()
-    return set(partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
+    return {k for k in context.instance.get_dynamic_partitions(DELIVERIES.name) if start <= k <= (end or start)}
 
 
 def build_sensors(settings: Settings, job_for: dict, every_key: list[dg.AssetKey]) -> list[dg.SensorDefinition]:
     """A sensor per system, each starting ``daily_refresh``; ``every_key``: the code location's asset keys."""
-    partitions = daily(settings.partitions_start)
     file_systems = {s: [bronze_key(t) for t in c.tables] for s, c in contracts().items() if partitioned(c)}
     files = {k for keys in file_systems.values() for k in keys}
     downstream = [k for k in every_key if k not in files]  # the contract database and all below bronze
-    return [_file_sensor(s, job_for[DAILY], partitions, file_systems, downstream)
+    return [_file_sensor(s, job_for[DAILY], file_systems, downstream)
             if s in file_systems else _db_sensor(s, job_for[DAILY], downstream) for s in contracts()]
