@@ -73,6 +73,17 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Stop every embedded catalog server (the default catalog) that a test started under this session's
+    temporary folders: the fixtures' lakes use SQLite, but a command run with a newcomer's environment (no
+    ONESOURCE_ setting) gets the platform's own PostgreSQL server, which outlives the command by design."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        from onesource.core import catalog_server
+
+        catalog_server.stop_all_under(factory.getbasetemp())
+
+
 def pytest_runtest_setup(item) -> None:
     """A test that needs PostgreSQL or a browser skips, saying why, where they are missing; under CI
     (CI=true) it fails instead, so a green CI never hides a skipped suite."""
@@ -105,6 +116,7 @@ def home(tmp_path, monkeypatch) -> Path:
     h = tmp_path / "home"
     monkeypatch.setenv("ONESOURCE_HOME", str(h))
     monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
     return h
 
 
@@ -124,6 +136,7 @@ def platform_at(root: Path):
         mp.setenv("ONESOURCE_HOME", str(root / "home"))
         mp.setenv("ONESOURCE_KEYS_DIR", str(root / "keys"))
         mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+        mp.setenv("ONESOURCE_CATALOG", "sqlite")
         yield root
 
 
@@ -141,4 +154,5 @@ def city_home(built_city, monkeypatch) -> Path:
     monkeypatch.setenv("ONESOURCE_HOME", str(built_city / "home"))
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
     monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
     return built_city / "home"

@@ -1,4 +1,5 @@
-"""The lake: DuckLake on a SQLite catalog (WAL) by default, on PostgreSQL when configured."""
+"""The lake: DuckLake on the platform's own PostgreSQL server under the home by default (started on demand,
+encrypted files), on a SQLite catalog (WAL) when chosen, on an external PostgreSQL server when configured."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def test_sqlite_catalog_in_wal_mode_under_home(home):
 
 
 def test_two_homes_are_independent(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "one"))
     one = get_settings()
     con = lake.connect(one)
@@ -95,3 +97,112 @@ def test_data_path_can_live_apart_from_the_home(home, tmp_path, monkeypatch):
     assert not any(settings.lake_data_path.rglob("*.parquet"))
     assert Settings(data_path="s3://city-lake/onesource").data_path_url == "s3://city-lake/onesource/"
     assert not Settings(data_path="s3://city-lake/onesource").data_path_is_local
+
+
+@pytest.fixture
+def embedded(tmp_path, monkeypatch):
+    """A fresh home on the default catalog (nothing chosen): its server is stopped after the test."""
+    from onesource.core import catalog_server
+
+    monkeypatch.delenv("ONESOURCE_CATALOG", raising=False)
+    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
+    try:
+        yield get_settings()
+    finally:
+        catalog_server.stop_all_under(tmp_path)
+
+
+def _postmaster_pid(settings: Settings) -> int:
+    return int((settings.lake_dir / "catalog" / "postmaster.pid").read_text().split()[0])
+
+
+def test_the_default_catalog_is_the_platforms_own_postgres_server(embedded):
+    import glob
+    import os
+    import signal
+
+    import psycopg
+
+    from onesource.core import catalog_server
+    from tests.helpers import wait_until
+
+    settings = embedded
+    assert settings.catalog_embedded and settings.encrypted
+    assert not (settings.lake_dir / "catalog").exists()  # nothing is started by reading the settings
+    _roundtrip(settings)
+    assert not settings.catalog_path.exists()
+    pid = _postmaster_pid(settings)
+    con = lake.connect(settings)  # a second command while it is up: the same server
+    con.close()
+    assert _postmaster_pid(settings) == pid
+    dsn = settings.catalog_dsn.get_secret_value()
+    assert "password" not in dsn  # the superuser's password is in the keys folder's passfile, 0600
+    assert (settings.keys_dir / "catalog.pgpass").stat().st_mode & 0o077 == 0
+    with psycopg.connect(dsn) as pg:
+        assert pg.execute("show listen_addresses").fetchone()[0] == ""  # no TCP unless asked
+        assert pg.execute("show unix_socket_directories").fetchone()[0] == str(settings.lake_dir / "run")
+        assert pg.execute("show log_destination").fetchone()[0] == "csvlog"
+    without = dsn.split(" passfile=")[0]
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(without, connect_timeout=5).close()  # the socket asks for a password too
+    files = glob.glob(str(settings.lake_data_path / "**" / "*.parquet"), recursive=True)
+    assert files
+    with pytest.raises(duckdb.Error, match="encrypt"):
+        duckdb.connect().execute(f"select * from read_parquet('{files[0]}')").fetchall()
+    # a crash (kill -9) leaves a stale pid file: the next command starts the server again and finds the lake whole
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: catalog_server.status(settings.lake_dir).pid is None, 30, 0.2, "the killed server gone")
+    assert (settings.lake_dir / "catalog" / "postmaster.pid").exists()
+    con = lake.connect(settings, read_only=True)
+    assert con.execute("select count(*) from lake.bronze.probe").fetchone()[0] == 1001
+    con.close()
+    assert _postmaster_pid(settings) != pid
+    assert lake.stop_catalog(settings) and not catalog_server.status(settings.lake_dir).running
+    assert not lake.stop_catalog(settings)
+
+
+def test_commands_started_at_once_share_one_server_and_stop_it(embedded):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, run_cli
+
+    env = dict(os.environ)
+    procs = [subprocess.Popen([sys.executable, "-m", "onesource.cli", "catalog", "start"], env=env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    pids = {o.split("pid ")[1].split(",")[0] for o, _ in outs}
+    assert len(pids) == 1, outs
+    status = run_cli("catalog", "status", env=env)
+    assert status.returncode == 0 and f"running (pid {pids.pop()})" in status.stdout
+    stopped = run_cli("catalog", "stop", env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert run_cli("catalog", "status", env=env).returncode == 3
+    sqlite = run_cli("catalog", "status", env={**env, "ONESOURCE_CATALOG": "sqlite"})
+    assert sqlite.returncode == 2 and "SQLite" in sqlite.stderr and "Traceback" not in sqlite.stderr
+
+
+def test_a_new_city_stops_the_server_and_removes_the_lake(embedded):
+    settings = embedded
+    con = lake.connect(settings)
+    con.execute("create table lake.bronze.old_city as select 1 as x")
+    con.close()
+    lake.reset(settings)
+    assert not settings.lake_dir.exists()
+    con = lake.connect(settings)  # a new cluster, an empty lake
+    assert not lake.table_exists(con, "bronze", "old_city")
+    con.close()
+
+
+def test_the_sqlite_catalog_is_an_explicit_choice(tmp_path, monkeypatch):
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ONESOURCE_CATALOG_DSN", raising=False)
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
+    settings = get_settings()
+    assert settings.catalog_dsn is None and not settings.catalog_embedded and not settings.encrypted
+    monkeypatch.setenv("ONESOURCE_CATALOG_DSN", "postgresql://owner@db/lake")  # an external server wins
+    assert not get_settings().catalog_embedded and get_settings().catalog_dsn is not None

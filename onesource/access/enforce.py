@@ -6,9 +6,13 @@ on DuckLake's metadata tables shows it only the schemas, tables, columns, statis
 it, and the data files of those tables are ciphertext it holds no key for (the lake is ENCRYPTED). Tables
 that may hold values of tables it cannot read (tags, the snapshot change log, files awaiting deletion,
 inlined data) are closed to it. The grants live in ``onesource_access.grants``, written from the policy
-file by :func:`apply`; pgaudit logs every read of a role (``pgaudit.log = 'read'``, which only a superuser
-can change), so the catalog rows and file keys a role fetched are the record of what it read
-(:func:`audit`). The data team is the catalog's owner and reads everything.
+file by :func:`apply`. Every read of a role is logged, and only a superuser can change that: with pgaudit
+where the server preloads it (``pgaudit.log = 'read'`` on each role), otherwise (the embedded server, whose
+wheel has no pgaudit) with the server's own statement log (``log_statement = 'all'`` on each role, every
+connection logged). Either way the catalog rows and file keys a role fetched are the record of what it read
+(:func:`audit`), in the server's csvlog. :func:`check` says which of the two is active and names whatever
+the server lacks. The data team is the catalog's owner and reads everything; its own statements (which
+write the lake's statistics, values included) are not logged.
 """
 
 from __future__ import annotations
@@ -39,27 +43,108 @@ CLOSED = ("ducklake_snapshot_changes", "ducklake_files_scheduled_for_deletion", 
 LAKE_ROLE_KINDS = ("department", "analyst", "service")  # the public reads published files, not the lake
 
 
+PGAUDIT, STATEMENT_LOG = "pgaudit", "statement log"
+
+
 class EnforcementError(RuntimeError):
-    """The catalog cannot be put under the policy (not a DuckLake catalog yet, no superuser, no pgaudit)."""
+    """The catalog cannot be put under the policy (not a DuckLake catalog yet, no superuser, no audit log)."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What the catalog's server offers the policy: who we are on it, how reads are audited, what is missing."""
+
+    server: str  # "PostgreSQL 18.6"
+    superuser: bool
+    audit: str | None  # PGAUDIT, STATEMENT_LOG, or None when neither can be used
+    missing: tuple[str, ...]  # every requirement not met, each a sentence that says what to do
+    catalog: bool  # a DuckLake catalog in the metadata schema (the lake was built)
+    applied: bool  # the policy's grants table exists (apply has run)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+
+def check(admin_dsn: str, metadata_schema: str = "ducklake", statement_log_ok: bool = False) -> Readiness:
+    """What the server needs for the policy, checked at once: a superuser login (it creates the roles and sets
+    their audit), an audit of reads that only a superuser can change (pgaudit preloaded; or, where
+    ``statement_log_ok`` (the platform's own server, whose configuration it writes), the statement log) and the
+    server's log in CSV under its data folder (the audit reads it with pg_read_file). Never raises for a missing
+    piece: each is named in ``missing``."""
+    try:
+        con = psycopg.connect(admin_dsn, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        first = next(iter(str(exc).strip().splitlines()), "")
+        raise EnforcementError(f"cannot reach the catalog's server: {first}") from None
+    with con:
+        setting = dict(con.execute(
+            "select name, setting from pg_settings where name in ('shared_preload_libraries', 'logging_collector', "
+            "'log_destination', 'log_directory', 'server_version')").fetchall())
+        superuser = bool(con.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0])
+        available = bool(con.execute("select count(*) from pg_available_extensions where name = 'pgaudit'"
+                                     ).fetchone()[0])
+        catalog = bool(con.execute("select count(*) from information_schema.tables where table_schema = %s and "
+                                   "table_name = 'ducklake_table'", [metadata_schema]).fetchone()[0])
+        applied = bool(con.execute("select count(*) from information_schema.tables where table_schema = %s and "
+                                   "table_name = 'grants'", [ACCESS_SCHEMA]).fetchone()[0]) if superuser else False
+    preloaded = "pgaudit" in [p.strip() for p in setting.get("shared_preload_libraries", "").split(",")]
+    missing = []
+    if not superuser:
+        missing.append("a superuser: connect as the catalog's owner with superuser rights (it creates a login role "
+                       "per audience and sets their audit, which only a superuser may change)")
+    if preloaded and available:
+        audit_kind = PGAUDIT
+    elif statement_log_ok:
+        audit_kind = STATEMENT_LOG
+    else:
+        audit_kind = None
+        missing.append("pgaudit: install it on the server (Debian: postgresql-NN-pgaudit) and preload it "
+                       "(shared_preload_libraries = 'pgaudit', then restart the server)"
+                       + ("" if available else "; the server has no pgaudit extension")
+                       + ("" if preloaded else "; shared_preload_libraries does not name it"))
+    log_missing = []
+    if setting.get("logging_collector") != "on":
+        log_missing.append("logging_collector = on")
+    if "csvlog" not in setting.get("log_destination", ""):
+        log_missing.append("log_destination = 'csvlog'")
+    if setting.get("log_directory", "").startswith("/"):
+        log_missing.append("log_directory relative to the data folder (e.g. 'log')")
+    if log_missing:
+        missing.append("the server log: set " + ", ".join(log_missing) + " in postgresql.conf and restart the "
+                       "server (`onesource access audit` reads the csvlog through pg_read_file)")
+    version = setting.get("server_version", "?").split(" ")[0]
+    return Readiness(f"PostgreSQL {version}", superuser, audit_kind, tuple(missing), catalog, applied)
+
+
+def require(admin_dsn: str, metadata_schema: str = "ducklake", statement_log_ok: bool = False) -> Readiness:
+    """:func:`check`, raising one :class:`EnforcementError` that names every missing requirement."""
+    ready = check(admin_dsn, metadata_schema, statement_log_ok)
+    if ready.missing:
+        raise EnforcementError("the catalog's server lacks what the access policy needs:\n"
+                               + "\n".join(f"  - {m}" for m in ready.missing))
+    return ready
 
 
 def _lake_roles(policy: Policy) -> list:
     return [r for r in policy.roles.values() if r.kind in LAKE_ROLE_KINDS]
 
 
-def apply(admin_dsn: str, policy: Policy, metadata_schema: str = "ducklake") -> dict[str, int]:
+def apply(admin_dsn: str, policy: Policy, metadata_schema: str = "ducklake",
+          statement_log_ok: bool = False) -> dict[str, int]:
     """Create a login role per audience, open DuckLake's metadata to them row by row, and write the grants.
     Idempotent: run it after every change of the policy (and after a DuckLake upgrade). Returns the number of
-    granted tables per role."""
+    granted tables per role. ``statement_log_ok``: the server is the platform's own, whose statement log may
+    stand in for pgaudit."""
     m = sql.Identifier(metadata_schema)
+    ready = require(admin_dsn, metadata_schema, statement_log_ok)
+    if not ready.catalog:
+        raise EnforcementError(f"no DuckLake catalog in schema {metadata_schema}: build the lake first")
     with psycopg.connect(admin_dsn) as con:
         tables = {r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = %s", [metadata_schema])}
-        if "ducklake_table" not in tables:
-            raise EnforcementError(f"no DuckLake catalog in schema {metadata_schema}: build the lake first")
-        if not con.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]:
-            raise EnforcementError("apply needs a superuser (it sets pgaudit.log on the roles)")
-        if not con.execute("select count(*) from pg_extension where extname = 'pgaudit'").fetchone()[0]:
+        if ready.audit == PGAUDIT and not con.execute(
+                "select count(*) from pg_extension where extname = 'pgaudit'").fetchone()[0]:
             con.execute("create extension pgaudit")
         a = sql.Identifier(ACCESS_SCHEMA)
         con.execute(sql.SQL("create schema if not exists {}").format(a))
@@ -103,8 +188,11 @@ def apply(admin_dsn: str, policy: Policy, metadata_schema: str = "ducklake") -> 
                 con.execute(sql.SQL("create role {} nologin").format(r))  # login once credentials are issued
             con.execute(sql.SQL("alter role {} nosuperuser nocreatedb nocreaterole noinherit nobypassrls").format(r))
             # every statement the role runs is audited; only a superuser can change these settings
-            con.execute(sql.SQL("alter role {} set pgaudit.log = 'read'").format(r))
-            con.execute(sql.SQL("alter role {} set pgaudit.log_catalog = off").format(r))
+            if ready.audit == PGAUDIT:
+                con.execute(sql.SQL("alter role {} set pgaudit.log = 'read'").format(r))
+                con.execute(sql.SQL("alter role {} set pgaudit.log_catalog = off").format(r))
+            else:  # the server's statement log: the role's every statement, with its session and time
+                con.execute(sql.SQL("alter role {} set log_statement = 'all'").format(r))
             con.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(r))
             con.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), r))
             con.execute(sql.SQL("grant usage on schema {}, {} to {}").format(m, a, r))
@@ -158,9 +246,11 @@ _DATA_FILE = re.compile(r'ducklake_data_file"*\s+WHERE\s+(?:ctid\s+BETWEEN\s+\S+
 
 
 def audit(admin_dsn: str, role: str | None = None, since: dt.datetime | None = None,
-          metadata_schema: str = "ducklake") -> list[Read]:
-    """Every attach and every table a role opened, from the server's audit log (pgaudit, csvlog): a role
-    that reads a table fetches its data files' rows and keys from the catalog, and that fetch is logged."""
+          metadata_schema: str = "ducklake", statement_log_ok: bool = False) -> list[Read]:
+    """Every attach and every table a role opened, from the server's log (csvlog: pgaudit's lines, or the
+    statement log's): a role that reads a table fetches its data files' rows and keys from the catalog, and
+    that fetch is logged."""
+    require(admin_dsn, metadata_schema, statement_log_ok)
     with psycopg.connect(admin_dsn) as con:
         names = dict(con.execute(sql.SQL(
             "select distinct t.table_id, s.schema_name || '.' || t.table_name from {m}.ducklake_table t "
@@ -179,17 +269,30 @@ def server_log(con: psycopg.Connection) -> str:
 
 def reads_in_log(text: str, names: dict[int, str], log_zone: str = "UTC", role: str | None = None,
                  since: dt.datetime | None = None) -> list[Read]:
-    """The attaches and table reads in a csvlog text of the server (times in its ``log_timezone``)."""
+    """The attaches and table reads in a csvlog text of the server (times in its ``log_timezone``): pgaudit's
+    ``AUDIT: SESSION`` lines, or the statement log's ``statement:`` lines and ``connection authorized`` lines.
+    A session is an attach; each table whose data files (and keys) it fetched is a read, once per session."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(log_zone)
     out: list[Read] = []
     seen_sessions: set[str] = set()
+    seen_reads: set[tuple[str, int]] = set()
     for row in csv.reader(io.StringIO(text)):
-        if len(row) < 14 or not row[13].startswith("AUDIT: SESSION"):
+        if len(row) < 14:
+            continue
+        message = row[13]
+        if message.startswith("AUDIT: SESSION"):
+            parts = message.split(",", 5)  # AUDIT: SESSION, statement, substatement, class, command, ...
+            fetch = len(parts) > 3 and parts[2] == "1" and parts[3] == "READ"
+        elif message.startswith("statement: "):
+            fetch = True
+        elif message.startswith("connection authorized: "):
+            fetch = False
+        else:
             continue
         user, session = row[1], row[5]
-        if role and user != role:
+        if not user or (role and user != role):
             continue
         at = dt.datetime.strptime(row[0].rsplit(" ", 1)[0], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=zone)
         if since and at < since:
@@ -197,8 +300,8 @@ def reads_in_log(text: str, names: dict[int, str], log_zone: str = "UTC", role: 
         if session not in seen_sessions:
             seen_sessions.add(session)
             out.append(Read(at, user, session, "attach", None))
-        parts = row[13].split(",", 5)  # AUDIT: SESSION, statement, substatement, class, command, ...
-        match = _DATA_FILE.search(row[13])
-        if match and len(parts) > 3 and parts[2] == "1" and parts[3] == "READ":
+        match = _DATA_FILE.search(message) if fetch else None
+        if match and (session, int(match.group(1))) not in seen_reads:
+            seen_reads.add((session, int(match.group(1))))
             out.append(Read(at, user, session, "read", names.get(int(match.group(1)), f"table {match.group(1)}")))
     return out

@@ -1,5 +1,7 @@
-"""The lake: a DuckLake catalog (SQLite in WAL mode by default, PostgreSQL when
-configured) with Parquet data under ``ONESOURCE_HOME``.
+"""The lake: a DuckLake catalog with Parquet data under ``ONESOURCE_HOME``. The catalog is the platform's own
+PostgreSQL server under the home by default (``onesource.core.catalog_server``, started on demand), an
+external PostgreSQL server (``ONESOURCE_CATALOG_DSN``), or a SQLite file in WAL mode for a single operator
+(``ONESOURCE_CATALOG=sqlite``).
 
 DuckDB extensions are never downloaded: they are installed from the
 ``duckdb-extension-*`` wheels into a project-local extension directory.
@@ -98,7 +100,7 @@ def attach_sql(settings: Settings, read_only: bool = False, snapshot_id: int | N
     # 30 days); tiny Parquet files instead, which `onesource maintain` merges
     opts = [f"DATA_PATH '{settings.data_path_url}'", "DATA_INLINING_ROW_LIMIT 0"]
     if settings.catalog_dsn is not None:
-        target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}"
+        target = f"ducklake:postgres:{settings.catalog_dsn.get_secret_value()}".replace("'", "''")
         opts.append(f"METADATA_SCHEMA '{settings.catalog_schema}'")
     else:
         target = f"ducklake:sqlite:{settings.catalog_path}"
@@ -216,8 +218,7 @@ def connect(settings: Settings | None = None, read_only: bool = False,
     settings = settings or get_settings()
     install_extensions(settings)
     settings.ensure_data_path()
-    if settings.catalog_dsn is None:
-        ensure_sqlite_catalog(settings.catalog_path)
+    ensure_catalog(settings)
     con = duckdb.connect(config=_duckdb_config(settings))
     try:
         prepare_session(con, settings)
@@ -231,6 +232,41 @@ def connect(settings: Settings | None = None, read_only: bool = False,
         con.close()
         raise
     return con
+
+
+def ensure_catalog(settings: Settings) -> None:
+    """The catalog ready to attach: the SQLite file in WAL mode, or the embedded server up (started if it is not;
+    a pid-file read when it is). An external server is the city's to run."""
+    if settings.catalog_dsn is None:
+        ensure_sqlite_catalog(settings.catalog_path)
+    elif settings.catalog_embedded:
+        from onesource.core import catalog_server
+
+        catalog_server.ensure_running(settings.lake_dir, settings.catalog_passfile, settings.catalog_listen)
+
+
+def stop_catalog(settings: Settings) -> bool:
+    """Stop this home's embedded catalog server (fast shutdown: sessions are ended, committed work kept). False
+    when it was not running or the catalog is not the embedded one."""
+    if not settings.catalog_embedded:
+        return False
+    from onesource.core import catalog_server
+
+    return catalog_server.stop(settings.lake_dir)
+
+
+def reset(settings: Settings) -> None:
+    """Remove the platform's own lake to start a new city: stop its embedded catalog server, then delete
+    ``home/lake`` (the catalog, SQLite's or the server's cluster, and the data files under it). Refuses an
+    external catalog, which is the city's to drop."""
+    import shutil
+
+    if settings.catalog_dsn is not None and not settings.catalog_embedded:
+        raise RuntimeError("the catalog is an external PostgreSQL server (ONESOURCE_CATALOG_DSN): drop its "
+                           "DuckLake schema there; the platform does not delete it")
+    stop_catalog(settings)
+    if settings.lake_dir.exists():
+        shutil.rmtree(settings.lake_dir)
 
 
 class LakeBusy(RuntimeError):
@@ -285,6 +321,7 @@ def _acquire(settings: Settings, name: str, wait: float):
     if settings.catalog_dsn is not None:
         import psycopg
 
+        ensure_catalog(settings)
         con = psycopg.connect(settings.catalog_dsn.get_secret_value(), autocommit=True)
         while not con.execute("select pg_try_advisory_lock(hashtext(%s))", [f"onesource:{name}"]).fetchone()[0]:
             if time.monotonic() > deadline:

@@ -8,9 +8,10 @@ is called, never at import, so tests and side-by-side platforms can point
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,17 +25,25 @@ class Settings(BaseSettings):
                                       env_ignore_empty=True)
 
     home: Path = Field(default=REPO_ROOT / "data", description="Folder for the lake, stores and keys.")
+    catalog: Literal["postgres", "sqlite"] = Field(
+        default="postgres", description="The platform's own catalog when catalog_dsn is unset: postgres (a PostgreSQL "
+        "server of its own under home/lake, started on demand: roles, encrypted files and the audit of reads on one "
+        "machine) or sqlite (home/lake/catalog.sqlite: one operator, no roles).")
     catalog_dsn: SecretStr | None = Field(
         default=None,
-        description="postgresql:// URL of the DuckLake catalog; unset means a SQLite catalog under home.",
+        description="postgresql:// URL (or libpq key=value string) of an external DuckLake catalog; unset means the "
+        "platform's own catalog (see catalog). With the embedded server it holds that server's socket DSN.",
     )
+    catalog_listen: str | None = Field(
+        default=None, description="host:port on which the embedded catalog server also listens over TCP (password "
+        "authentication); unset: its Unix socket in home/lake/run only.")
     data_path: str | None = Field(
         default=None, description="Where the lake's Parquet files live: a folder, or an object-store URL "
         "(s3://bucket/prefix/) for a larger deployment; unset means home/lake/data.")
     encrypt_data: bool | None = Field(
         default=None, description="Encrypt the lake's data files, each with its own key kept in the catalog "
-        "(DuckLake's encrypted mode); unset means on with a PostgreSQL catalog (the production layout), off with "
-        "the embedded SQLite one (whose keys would sit beside the files).")
+        "(DuckLake's encrypted mode); unset means on with a PostgreSQL catalog (embedded or external), off with "
+        "the SQLite one (whose keys would sit beside the files).")
     s3_endpoint: str | None = Field(default=None, description="host:port of an S3-compatible object store for an "
                                     "s3:// data path (unset: AWS's own endpoint).")
     s3_key_id: SecretStr | None = Field(default=None, description="Access key id for an s3:// data path.")
@@ -126,6 +135,34 @@ class Settings(BaseSettings):
                                    "fsync on the same disk). A full relink at 500,000 residents peaks at about 5 GB "
                                    "(EM on sampled pairs, each session's pairs dropped when it ends).")
     duckdb_threads: int = Field(default=2)
+
+    _embedded: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="after")
+    def _embedded_catalog(self) -> Settings:
+        """With no catalog_dsn and the postgres catalog, the DSN is the embedded server's (its socket under home;
+        the superuser's password in the keys folder's passfile): every module that reads the catalog through
+        catalog_dsn then reads the embedded server. Nothing is started here (see onesource.core.lake)."""
+        if self.catalog_dsn is None and self.catalog == "postgres":
+            from onesource.core.catalog_server import conninfo
+
+            self.catalog_dsn = SecretStr(conninfo(self.lake_dir, self.catalog_passfile, self.catalog_listen))
+            self._embedded = True
+        return self
+
+    @property
+    def catalog_embedded(self) -> bool:
+        """The catalog is the platform's own PostgreSQL server under home (the default)."""
+        return self._embedded
+
+    @property
+    def catalog_is_sqlite(self) -> bool:
+        return self.catalog_dsn is None
+
+    @property
+    def catalog_passfile(self) -> Path:
+        """libpq passfile of the embedded server's superuser (the data team), beside the other generated keys."""
+        return self.keys_dir / "catalog.pgpass"
 
     @property
     def encrypted(self) -> bool:

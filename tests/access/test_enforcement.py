@@ -340,9 +340,9 @@ def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     assert revoked.returncode == 0
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(_as(admin, "kokuho", password)).close()
-    # the embedded default says plainly that it enforces nothing
-    embedded = run_cli("access", "apply", env={**env, "ONESOURCE_CATALOG_DSN": ""})
-    assert embedded.returncode == 2 and "single-operator mode" in embedded.stderr
+    # the SQLite catalog (an explicit single-operator choice) says plainly that it enforces nothing
+    sqlite = run_cli("access", "apply", env={**env, "ONESOURCE_CATALOG_DSN": "", "ONESOURCE_CATALOG": "sqlite"})
+    assert sqlite.returncode == 2 and "single-operator mode" in sqlite.stderr
 
 
 def test_the_notebooks_run_as_their_roles(secured, tmp_path, monkeypatch):
