@@ -360,61 +360,122 @@ def file_name(key: str, encoding: str) -> str:
     return f"{DATASETS[key][0]}{ENCODINGS[encoding][0]}.csv"
 
 
+# DCAT-AP's controlled vocabularies: IANA media types, the EU's file types, frequencies, themes and languages
+MEDIA_TYPE_CSV = "http://www.iana.org/assignments/media-types/text/csv"
+FILE_TYPE_CSV = "http://publications.europa.eu/resource/authority/file-type/CSV"
+EU_FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
+EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/"
+LANGUAGE_JA = "http://publications.europa.eu/resource/authority/language/JPN"
+# who answers for the open data: the city's DX推進課, reached through the city's own site
+CONTACT = {"fn": "市川市 DX推進課", "organisation": "市川市", "url": "https://www.city.ichikawa.lg.jp/"}
+# dataset -> (update frequency, EU data theme): every daily refresh publishes again
+CADENCE = {"population": ("DAILY", "SOCI"), "businesses": ("DAILY", "ECON"), "witness": ("DAILY", "GOVE")}
+FILES_PATH = "/v1/opendata/files/"  # where the API serves each file the catalog lists (api/routes/public.py)
+CATALOG_PATH = "/v1/opendata/catalog"
+
+
+def charset(data: bytes, encoding: str) -> str:
+    """The IANA charset name of a published file: UTF-8 (the BOM is part of the file), or Shift_JIS for the
+    CP932 copy when every character is plain Shift_JIS, else Windows-31J (CP932's own name, for its extra
+    characters)."""
+    if encoding == "utf-8-sig":
+        return "UTF-8"
+    try:
+        data.decode("shift_jis")
+        return "Shift_JIS"
+    except UnicodeDecodeError:
+        return "Windows-31J"
+
+
 def catalog(files: dict[str, tuple[list[Path], dt.date | None]], issued: dt.date, base_url: str) -> dict:
-    """A DCAT-AP catalog of the published files, as JSON-LD: one dataset each, one distribution per encoding."""
+    """A DCAT-AP 3 catalog of the published files, as JSON-LD: one dataset each, one distribution per encoding.
+
+    ``base_url`` is where the public reaches the API (settings: ``opendata_base_url``); every access and
+    download URL is the API's address of the file, and the catalog's own id is its address there."""
+    base_url = base_url.rstrip("/")
+    cat_id = f"{base_url}{CATALOG_PATH}"
+    publisher = {"@id": f"{cat_id}#publisher", "@type": ["foaf:Agent", "foaf:Organization"], "foaf:name": {"@language": "ja", "@value": "市川市"},
+                 "dct:type": {"@id": "http://purl.org/adms/publishertype/LocalAuthority"}}
+    contact = {"@id": f"{cat_id}#contact", "@type": ["vcard:Kind", "vcard:Organization"], "vcard:fn": CONTACT["fn"],
+               "vcard:organization-name": CONTACT["organisation"], "vcard:hasURL": {"@id": CONTACT["url"]}}
+    licence = {"@id": LICENSE, "@type": "dct:LicenseDocument"}
     datasets = []
     for key, (paths, as_of) in files.items():
         stem, title, desc, keywords = DATASETS[key]
+        frequency, theme = CADENCE[key]
         distributions = []
         for path in paths:
             data = path.read_bytes()
-            label = ENCODINGS["cp932" if path.stem.endswith("_sjis") else "utf-8-sig"][1]
+            encoding = "cp932" if path.stem.endswith("_sjis") else "utf-8-sig"
+            url = {"@id": f"{base_url}{FILES_PATH}{path.name}"}
             distributions.append({
-                "@id": f"{base_url}/files/{path.name}",
+                "@id": f"{cat_id}#distribution-{path.stem}",
                 "@type": "dcat:Distribution",
                 "dct:title": path.name,
-                "dcat:downloadURL": {"@id": f"{base_url}/files/{path.name}"},
-                "dcat:mediaType": "text/csv",
-                "dct:format": "CSV",
-                "dct:license": {"@id": LICENSE},
+                "dct:description": {"@language": "ja", "@value": f"CSV（{ENCODINGS[encoding][1]}）"},
+                "dcat:accessURL": url,
+                "dcat:downloadURL": url,
+                "dcat:mediaType": {"@id": MEDIA_TYPE_CSV, "@type": "dct:MediaType"},
+                "dct:format": {"@id": FILE_TYPE_CSV, "@type": "dct:MediaTypeOrExtent"},
+                "dct:license": licence,
                 "dcat:byteSize": {"@type": "xsd:nonNegativeInteger", "@value": len(data)},
-                "spdx:checksum": {"@type": "spdx:Checksum", "spdx:algorithm": "spdx:checksumAlgorithm_sha256",
-                                  "spdx:checksumValue": hashlib.sha256(data).hexdigest()},
-                "cnt:characterEncoding": label,
+                "spdx:checksum": {"@type": "spdx:Checksum",
+                                  "spdx:algorithm": {"@id": "http://spdx.org/rdf/terms#checksumAlgorithm_sha256"},
+                                  "spdx:checksumValue": {"@type": "xsd:hexBinary",
+                                                         "@value": hashlib.sha256(data).hexdigest()}},
+                "cnt:characterEncoding": charset(data, encoding),
+                "dct:modified": {"@type": "xsd:date", "@value": (as_of or issued).isoformat()},
             })
         datasets.append({
-            "@id": f"{base_url}/dataset/{stem}",
+            "@id": f"{cat_id}#dataset-{stem}",
             "@type": "dcat:Dataset",
             "dct:identifier": stem,
             "dct:title": {"@language": "ja", "@value": title},
             "dct:description": {"@language": "ja", "@value": desc},
-            "dcat:keyword": keywords,
-            "dct:publisher": {"@id": f"{base_url}#publisher"},
-            "dct:license": {"@id": LICENSE},
-            "dct:spatial": {"@id": f"http://data.e-stat.go.jp/lod/sac/C{LG_CODE[:5]}"},
+            "dcat:keyword": [{"@language": "ja", "@value": k} for k in keywords],
+            "dcat:theme": {"@id": f"{EU_THEME}{theme}", "@type": "skos:Concept"},
+            "dct:publisher": publisher,
+            "dcat:contactPoint": contact,
+            "dct:accrualPeriodicity": {"@id": f"{EU_FREQUENCY}{frequency}", "@type": "dct:Frequency"},
+            "dct:language": {"@id": LANGUAGE_JA, "@type": "dct:LinguisticSystem"},
+            "dct:license": licence,
+            "dct:spatial": {"@id": f"http://data.e-stat.go.jp/lod/sac/C{LG_CODE[:5]}", "@type": "dct:Location"},
             "dct:issued": {"@type": "xsd:date", "@value": issued.isoformat()},
             "dct:modified": {"@type": "xsd:date", "@value": (as_of or issued).isoformat()},
-            "dct:conformsTo": {"@id": "https://www.digital.go.jp/resources/open_data/municipal-standard-data-set-test"},
+            "dct:conformsTo": {"@id": "https://www.digital.go.jp/resources/open_data/municipal-standard-data-set-test",
+                               "@type": "dct:Standard"},
             "dcat:distribution": distributions,
         })
     return {
         "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
                      "foaf": "http://xmlns.com/foaf/0.1/", "xsd": "http://www.w3.org/2001/XMLSchema#",
-                     "spdx": "http://spdx.org/rdf/terms#", "cnt": "http://www.w3.org/2011/content#"},
-        "@id": f"{base_url}/catalog",
+                     "spdx": "http://spdx.org/rdf/terms#", "cnt": "http://www.w3.org/2011/content#",
+                     "vcard": "http://www.w3.org/2006/vcard/ns#", "skos": "http://www.w3.org/2004/02/skos/core#"},
+        "@id": cat_id,
         "@type": "dcat:Catalog",
         "dct:title": {"@language": "ja", "@value": "市川市オープンデータカタログ"},
         "dct:description": {"@language": "ja", "@value": "市川市（全国地方公共団体コード 122033）が公開するオープンデータ"},
-        "dct:publisher": {"@id": f"{base_url}#publisher", "@type": "foaf:Organization", "foaf:name": "市川市"},
-        "dct:license": {"@id": LICENSE},
+        "dct:publisher": publisher,
+        "dcat:contactPoint": contact,
+        "foaf:homepage": {"@id": CONTACT["url"]},
+        "dct:language": {"@id": LANGUAGE_JA, "@type": "dct:LinguisticSystem"},
+        "dct:license": licence,
+        "dcat:themeTaxonomy": {"@id": EU_THEME[:-1], "@type": "skos:ConceptScheme"},
+        "dct:spatial": {"@id": f"http://data.e-stat.go.jp/lod/sac/C{LG_CODE[:5]}", "@type": "dct:Location"},
         "dct:issued": {"@type": "xsd:date", "@value": issued.isoformat()},
+        "dct:modified": {"@type": "xsd:date", "@value": max((d or issued) for _p, d in files.values()).isoformat()},
         "dcat:dataset": datasets,
     }
 
 
-def publish(con: duckdb.DuckDBPyConnection, out: Path, base_url: str = "https://opendata.city.ichikawa.example",
+def publish(con: duckdb.DuckDBPyConnection, out: Path, base_url: str | None = None,
             area_codes: Path | None = None) -> dict[str, Path]:
-    """Write the open-data files (both encodings) and catalog under ``out`` and into ``lake.opendata``."""
+    """Write the open-data files (both encodings) and catalog under ``out`` and into ``lake.opendata``; the
+    catalog's URLs start at ``base_url`` (default: the settings' ``opendata_base_url``, where the API is)."""
+    if base_url is None:
+        from onesource.core.settings import get_settings
+
+        base_url = get_settings().opendata_base_url
     out.mkdir(parents=True, exist_ok=True)
     official = read_area_codes(area_codes)
     areas, as_of = read_population(con)

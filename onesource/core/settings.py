@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     opendata_area_codes_file: Path | None = Field(
         default=None, description="The city's official 町丁目 codes for the open data (CSV with columns 地域名 and "
         "地域コード); unset: codes derived from the town list (publish/opendata.py, area_code).")
+    opendata_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where the public reaches the API's open data, as the DCAT "
+        "catalog publishes it: download URLs are <this>/v1/opendata/files/<name> (default: `onesource serve`).")
     landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
                                  "(unset: home/landing).")
     partitions_start: str = Field(default="2026-09-01", description="First daily partition of the bronze "

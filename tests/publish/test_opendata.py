@@ -17,6 +17,8 @@ from publish.opendata import (
     Area,
     Table,
     area_code,
+    catalog,
+    charset,
     chome_number,
     determined,
     merge_small_areas,
@@ -26,6 +28,7 @@ from publish.opendata import (
     recoverable,
     suppress,
 )
+from tests.publish.dcat_ap import violations
 
 # 地域・年齢別人口 as the 推奨データセット lays it out (the version the issue gives), written out here
 STANDARD_COLUMNS = [
@@ -46,6 +49,8 @@ def published(built_city, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ONESOURCE_HOME", str(built_city / "home"))
         mp.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
+        mp.setenv("ONESOURCE_CATALOG", "sqlite")
+        mp.setenv("ONESOURCE_OPENDATA_BASE_URL", "https://opendata.example.jp/api/")
         con = lake.connect()
         files = publish(con, out)
         areas, as_of = read_population(con)
@@ -230,18 +235,52 @@ def test_area_codes_are_stable_and_an_official_list_drops_in():
     assert area_code("相之川", 1, {"相之川一丁目": "001001"}, "相之川一丁目") == "001001"
 
 
-def test_catalog_is_dcat_jsonld_listing_both_encodings(published):
+def test_catalog_is_dcat_ap_listing_both_encodings_where_the_api_serves_them(published):
     files = published[0]
     cat = json.loads(files["catalog"].read_text(encoding="utf-8"))
     assert cat["@type"] == "dcat:Catalog" and "dcat" in cat["@context"]
     assert cat["dct:license"]["@id"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert violations(cat) == []
+    assert cat["@id"] == "https://opendata.example.jp/api/v1/opendata/catalog"  # the setting, one slash
     by_id = {d["dct:identifier"]: d for d in cat["dcat:dataset"]}
     for key in ("population", "businesses"):
-        dists = by_id[files[key].stem]["dcat:distribution"]
+        ds = by_id[files[key].stem]
+        assert ds["dct:accrualPeriodicity"]["@id"] == "http://publications.europa.eu/resource/authority/frequency/DAILY"
+        assert ds["dcat:contactPoint"]["vcard:fn"] == "市川市 DX推進課"
+        dists = ds["dcat:distribution"]
         assert {d["dct:title"] for d in dists} == {files[key].name, files[f"{key}_sjis"].name}
-        assert {d["cnt:characterEncoding"] for d in dists} == {"UTF-8 (BOM)", "Shift_JIS (CP932)"}
+        assert {d["cnt:characterEncoding"] for d in dists} == {"UTF-8", "Shift_JIS"}
         for d in dists:
-            assert d["dcat:mediaType"] == "text/csv" and d["dcat:byteSize"]["@value"] > 0
+            url = f"https://opendata.example.jp/api/v1/opendata/files/{d['dct:title']}"
+            assert d["dcat:downloadURL"] == {"@id": url} and d["dcat:accessURL"] == {"@id": url}
+            assert d["dcat:mediaType"]["@id"] == "http://www.iana.org/assignments/media-types/text/csv"
+            assert d["dct:format"]["@id"] == "http://publications.europa.eu/resource/authority/file-type/CSV"
+            assert d["dcat:byteSize"]["@value"] == (files[key].parent / d["dct:title"]).stat().st_size > 0
+
+
+def test_a_catalog_missing_a_mandatory_property_is_caught(tmp_path):
+    """The SHACL check is no formality: each mandatory property removed is a violation naming it."""
+    path = tmp_path / "122033_jigyosha_machi_gyoshu.csv"
+    path.write_bytes("地域名,事業者数\r\n市川,3\r\n".encode("utf-8-sig"))
+    cat = catalog({"businesses": ([path], dt.date(2026, 10, 7))}, dt.date(2026, 10, 7), "http://127.0.0.1:8000")
+    assert violations(cat) == []
+    dist = cat["dcat:dataset"][0]["dcat:distribution"][0]
+    assert dist["dcat:accessURL"]["@id"] == "http://127.0.0.1:8000/v1/opendata/files/122033_jigyosha_machi_gyoshu.csv"
+    for holder, prop in [(cat, "dct:publisher"), (cat["dcat:dataset"][0], "dct:title"),
+                         (cat["dcat:dataset"][0], "dcat:contactPoint"), (dist, "dcat:accessURL")]:
+        kept = holder.pop(prop)
+        assert any(prop.split(":")[1] in v for v in violations(cat)), prop
+        holder[prop] = kept
+    dist["cnt:characterEncoding"] = "UTF-8 (BOM)"
+    dist["dcat:mediaType"] = "text/csv"
+    found = violations(cat)
+    assert any("characterEncoding" in v for v in found) and any("mediaType" in v for v in found)
+
+
+def test_the_charset_of_the_cp932_copy_is_named_by_what_it_holds():
+    assert charset("市川".encode("cp932"), "cp932") == "Shift_JIS"
+    assert charset("①髙".encode("cp932"), "cp932") == "Windows-31J"  # CP932's extensions: not plain Shift_JIS
+    assert charset("市川".encode("utf-8-sig"), "utf-8-sig") == "UTF-8"
 
 
 def test_published_tables_are_in_the_lake_too(published, city_home):
