@@ -168,17 +168,17 @@ def build(landing: LandingOption = None) -> None:
 
 
 def _lake_in_use(settings) -> bool:
-    """Whether the lake holds anything (``onesource setup`` leaves an empty one, which nothing would miss); a
-    lake that does not open (moved, damaged) is not taken for empty."""
+    """Whether the platform's own lake holds anything (``onesource setup`` leaves an empty one, which nothing would
+    miss); a lake that does not open (moved, damaged) is not taken for empty."""
     import duckdb
 
     from onesource.core import lake
 
-    if not settings.catalog_path.exists():
+    if not settings.lake_dir.exists():
         return False
     try:
         con = lake.connect(settings, read_only=True)
-    except duckdb.Error:
+    except (duckdb.Error, RuntimeError):
         return True
     try:
         return bool(con.execute("select count(*) from duckdb_tables() where database_name = ?",
@@ -195,21 +195,23 @@ def demo(yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace the lake
     import shutil
     import sys
 
+    from onesource.core import lake
+
     settings = get_settings()
     landing, truth = settings.landing_dir, settings.truth_dir
     if not (landing.is_dir() and (truth / "person_truth.csv").exists()):
         raise fail(f"no simulated city under {settings.home}: run `onesource-simulate demo` first (make demo "
                    "does both)", 2)
-    if settings.catalog_dsn is None:  # a new city: the embedded lake and the Dagster instance start empty
+    if settings.catalog_dsn is None or settings.catalog_embedded:  # a new city on the platform's own lake
         if not yes and _lake_in_use(settings):
             if not sys.stdin.isatty():
                 raise fail(f"the lake under {settings.home} holds data: `onesource demo --yes` replaces it", 2)
             if not typer.confirm(f"The lake under {settings.home} holds data. Replace it with the demo city?",
                                  default=False, err=True):
                 raise fail("the lake is kept as it was", 1)
-        for d in (settings.lake_dir, settings.home / "dagster"):
-            if d.exists():
-                shutil.rmtree(d)
+        lake.reset(settings)  # the lake (and its embedded catalog server) and the Dagster instance start empty
+        if (settings.home / "dagster").exists():
+            shutil.rmtree(settings.home / "dagster")
     build(landing=landing)
     print_quality(truth)
     typer.echo("the Dagster UI on this lake: .venv/bin/onesource ui   (dashboards: "
