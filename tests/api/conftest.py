@@ -64,6 +64,7 @@ def running_api():
 @pytest.fixture
 def api(published_city, tmp_path, monkeypatch):
     monkeypatch.setenv("ONESOURCE_HOME", str(published_city / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("ONESOURCE_API_STORE_FILE", str(tmp_path / "api.sqlite"))
     monkeypatch.delenv("ONESOURCE_API_STORE_DSN", raising=False)

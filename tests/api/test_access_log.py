@@ -161,6 +161,7 @@ def test_two_writers_in_two_threads_share_one_chain(store, tmp_path):
 def _cli_home(tmp_path, monkeypatch, entries: int) -> Store:
     """A home of the test's own with the API store holding ``entries`` entries under the home's log key."""
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
     for name in ("ONESOURCE_API_STORE_DSN", "ONESOURCE_API_STORE_FILE", "ONESOURCE_CATALOG_DSN"):
         monkeypatch.delenv(name, raising=False)

@@ -80,6 +80,7 @@ def test_every_request_spends_from_its_address_before_any_work(published_city, t
     from tests.api.conftest import running_api
 
     monkeypatch.setenv("ONESOURCE_HOME", str(published_city / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("ONESOURCE_API_STORE_FILE", str(tmp_path / "api.sqlite"))
     monkeypatch.setenv("ONESOURCE_API_ADDRESS_RATE_PER_SECOND", "2")

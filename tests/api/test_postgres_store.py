@@ -12,6 +12,7 @@ pytestmark = pytest.mark.postgres
 
 def test_consent_flow_and_chain_on_postgres(published_city, people, pg_database, tmp_path, monkeypatch):
     monkeypatch.setenv("ONESOURCE_HOME", str(published_city / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("ONESOURCE_API_STORE_DSN", pg_database)
     with running_api() as api:

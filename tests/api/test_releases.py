@@ -23,6 +23,7 @@ def example_home(tmp_path_factory):
 
 def test_answers_stay_on_one_release_while_the_lake_is_rewritten(example_home, monkeypatch, tmp_path):
     monkeypatch.setenv("ONESOURCE_HOME", str(example_home / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(example_home / "keys"))
     monkeypatch.setenv("ONESOURCE_API_STORE_FILE", str(tmp_path / "api.sqlite"))
     con = lake.connect()
@@ -88,6 +89,7 @@ def test_the_apps_long_lived_heap_is_out_of_the_collectors_view_while_it_serves(
     import gc
 
     monkeypatch.setenv("ONESOURCE_HOME", str(example_home / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(example_home / "keys"))
     monkeypatch.setenv("ONESOURCE_API_STORE_FILE", str(tmp_path / "api.sqlite"))
     with running_api() as api:

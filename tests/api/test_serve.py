@@ -33,6 +33,7 @@ def _cli(env: dict, *args: str) -> str:
 @pytest.fixture
 def server(published_city, tmp_path):
     env = {**os.environ, "ONESOURCE_HOME": str(published_city / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
+           "ONESOURCE_CATALOG": "sqlite",
            "ONESOURCE_API_STORE_FILE": str(tmp_path / "api.sqlite"),
            "ONESOURCE_API_ANONYMOUS_RATE_PER_SECOND": "1000", "ONESOURCE_API_ADDRESS_RATE_PER_SECOND": "100000"}
     env.pop("ONESOURCE_API_STORE_DSN", None)
