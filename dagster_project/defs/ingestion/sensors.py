@@ -154,12 +154,26 @@ def _file_sensor(system: str, daily, file_systems: dict[str, list[dg.AssetKey]],
         where = _range(new)
         where["tags"] = {**where.get("tags", {}), SYSTEMS_TAG: ",".join(together)}
         run_key = f"{system}:{new[0]}" + (f"..{new[-1]}" if len(new) > 1 else "")
-        # the days become partitions (in date order) as the run that loads them is requested
         return dg.SensorResult(
             run_requests=[dg.RunRequest(run_key=run_key, **where,
                                         asset_selection=[k for s_ in together for k in file_systems[s_]] + downstream)],
-            dynamic_partitions_requests=[DELIVERIES.build_add_request(new)])
+            dynamic_partitions_requests=[DELIVERIES.build_add_request(_new_days(context, settings.landing_dir, new))])
     return file_sensor
+
+
+def _new_days(context: dg.SensorEvaluationContext, landing: Path, requested: list[str]) -> list[str]:
+    """The delivery days to add as partitions with a run request: every closed delivery day of the whole landing
+    zone that is not a partition yet, in date order. A range of dynamic partitions runs in the order they were
+    added, so every sensor adds every system's days, not only its own: the days stay in date order as long as
+    deliveries arrive in date order (a delivery for a day no system has delivered yet, older than a day already
+    added, would come after it)."""
+    closed = {delivery_key(p.parent.name) for p in landing.glob("*/*/_SUCCESS")
+              if p.parent.name.isdigit() and len(p.parent.name) == 8}
+    try:
+        known = set(context.instance.get_dynamic_partitions(DELIVERIES.name))
+    except dg.DagsterInvariantViolationError:  # evaluated without an instance (a unit test)
+        known = set()
+    return sorted((closed | set(requested)) - known)
 
 
 def _run_days(run, context: dg.SensorEvaluationContext) -> set[str]:
