@@ -225,7 +225,7 @@ def connect(role: Annotated[str, typer.Argument(help="The role to connect as.")]
 
     from onesource.access import enforce, policy
     from onesource.core import lake
-    from onesource.core.settings import get_settings
+    from onesource.core.settings import REPO_ROOT, get_settings
 
     try:
         kind = policy.load().role(role).kind
@@ -254,8 +254,9 @@ def connect(role: Annotated[str, typer.Argument(help="The role to connect as.")]
               f"{sys.executable} -c \"from onesource.core import lake; con = lake.connect(read_only=True); "
               "print(con.sql('show all tables'))\""]
     if "jupyter-lab" in clients and kind in ("analyst", "department"):
+        as_root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
         lines += ["", "# JupyterLab on the notebooks, as this role (the same two exports first)",
-                  f"{clients['jupyter-lab']} --no-browser notebooks/"]
+                  f"{clients['jupyter-lab']} --no-browser{as_root} {REPO_ROOT / 'notebooks'}"]
     lines += ["", "# Python, by hand",
               "import duckdb",
               f"con = duckdb.connect(config={{'extension_directory': '{ext}', 'autoinstall_known_extensions': False}})",
