@@ -146,6 +146,7 @@ def _as_of(con: duckdb.DuckDBPyConnection) -> str:
 MIN_TREND_PERIODS = 3
 PARTIAL_FILL = "rgba(120,120,120,0.16)"
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+PARTIAL_BAR_NOTE = "網掛けの月はデータが一部の日しかない月（速報値、斜線の棒）。ほかの月と同じ長さの期間ではない。"
 TREND_NOTE = (f"網掛けの月はデータが一部の日しかない月（速報値、白抜きの点）。線は完全な月が{MIN_TREND_PERIODS}か月以上ある"
               "系列にだけ引き、それ未満は点のみ。括弧内は分子/分母（n）。")
 
@@ -290,7 +291,9 @@ def dx_kpi_page(con: duckdb.DuckDBPyConnection) -> str:
                 f"<tr><td>{html.escape(n)}</td><td>{period(mo)}</td><td>{(v or 0):.1%}</td><td>{n_of(kpi, mo)}</td>"
                 f"<td>{t:.0%}</td><td>{'達成' if st == 'achieved' else '取組中'}</td></tr>"
                 for mo, n, v, t, st, last, kpi in ms if last) + "</table></div>"
-    return "".join(charts) + "<h2>DX推進計画のマイルストーン</h2>" + "".join(milestones) + table
+    span = (f'<p class="note">窓口受付記録の期間：{cov.first.isoformat()}〜{cov.last.isoformat()}'
+            f'（この期間外の日は集計に含まれない）</p>' if cov else "")
+    return span + "".join(charts) + "<h2>DX推進計画のマイルストーン</h2>" + "".join(milestones) + table
 
 
 def population_page(con: duckdb.DuckDBPyConnection) -> str:
@@ -345,7 +348,7 @@ def once_only_page(con: duckdb.DuckDBPyConnection) -> str:
     _months(fig3, [k[0] for k in kpi], cov)
     return (_chart(fig, "attachments", 2 * len(att), title="補助金申請の添付書類：市が既に保有していた書類（件数）")
             + _chart(fig2, "prefill", 3, title=f"個人の申請 {fields[0]:,} 件のうち、市の保有情報で事前入力できた項目")
-            + _chart(fig3, "reentered", len(kpi), f'<p class="note">{TREND_NOTE.split("。")[0]}。</p>',
+            + _chart(fig3, "reentered", len(kpi), f'<p class="note">{PARTIAL_BAR_NOTE}</p>',
                      title="窓口手続で再記入された、市が既に保有していた項目数（月次）"))
 
 

@@ -33,6 +33,8 @@ def pages(built_city, tmp_path_factory):
     out = tmp_path_factory.mktemp("dashboards")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ONESOURCE_HOME", str(built_city / "home"))
+        mp.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
+        mp.setenv("ONESOURCE_CATALOG", "sqlite")
         con = lake.connect(read_only=True)
         written = build(con, out)
         con.close()
@@ -66,7 +68,9 @@ def _drawn(dom: str) -> dict[str, str]:
 
 
 def _ticks(svg: str, axis: str) -> list[str]:
-    return re.findall(rf'<g class="{axis}tick">\s*<text[^>]*>([^<]*)</text>', svg)
+    """Each tick's text, its lines (a partial month's second line) joined by a space."""
+    found = re.findall(rf'<g class="{axis}tick">\s*<text[^>]*>(.*?)</text>', svg, re.S)
+    return [" ".join(t for t in re.split(r"<[^>]+>", tick) if t.strip()) for tick in found]
 
 
 def test_the_drawn_axes_read_as_people_read_them(pages):
@@ -76,7 +80,8 @@ def test_the_drawn_axes_read_as_people_read_them(pages):
     for chart_id, svg in monthly.items():
         ticks = _ticks(svg, "x")
         assert ticks, f"{chart_id}: no x ticks drawn"
-        assert all(re.fullmatch(r"20\d\d年(1[0-2]|[1-9])月", t) for t in ticks), f"{chart_id}: {ticks}"
+        assert all(re.fullmatch(r"20\d\d年(1[0-2]|[1-9])月( （\d+月\d+日〜\d+日のみ）)?", t) for t in ticks), \
+            f"{chart_id}: {ticks}"
         assert len(set(ticks)) == len(ticks), f"{chart_id}: a month ticked twice {ticks}"
     pyramid = _drawn(_chromium("--window-size=1400,2600", "--dump-dom", pages["population.html"].as_uri()).stdout)
     ticks = _ticks(pyramid["pyramid"], "x")
@@ -116,24 +121,87 @@ def test_pages_fit_a_narrow_window_and_print(pages, name, tmp_path):
     assert data.startswith(b"%PDF") and len(data) > 20_000
 
 
+def _kpi_lake(rows: list[tuple], log: tuple[str, str]):
+    """An in-memory lake holding the KPI marts (``rows``: month, office, cases finished, one-stop cases) and a
+    front-desk log whose first and last days are ``log``."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as lake")
+    for schema in ("marts", "staging"):
+        con.execute(f"create schema lake.{schema}")
+    con.execute("create table lake.marts.mart_dx_kpi_monthly (month date, office varchar, procedures int, "
+                "online_procedures int, fields_entered int, fields_already_held int, window_cases_finished int, "
+                "one_stop_cases int, one_stop_rate double, once_only_rate double, online_share double, "
+                "median_lead_time_hours double)")
+    for month, office, n, k in rows:
+        con.execute("insert into lake.marts.mart_dx_kpi_monthly values (?, ?, 10, 3, 40, 10, ?, ?, ?, 0.75, 0.3, 1.5)",
+                    [month, office, n, k, k / n if n else None])
+    con.execute("create table lake.marts.mart_dx_milestones as select month, 'ワンストップ' as milestone, "
+                "'one_stop_rate' as kpi, sum(one_stop_cases) / sum(window_cases_finished) as value, 0.8::double as "
+                "target, 'in_progress' as status, month = max(month) over () as is_latest "
+                "from lake.marts.mart_dx_kpi_monthly group by month")
+    con.execute("create table lake.staging.stg_madoguchi__procedures (received_at timestamp, completed_at timestamp, "
+                "office varchar, delivered_on date)")
+    con.execute("insert into lake.staging.stg_madoguchi__procedures values (?, ?, '本庁舎', ?), (?, ?, null, ?)",
+                [f"{log[0]} 09:00", f"{log[0]} 10:00", log[0], f"{log[1]} 09:00", None, log[1]])
+    return con
+
+
+def _figures(page: str) -> dict[str, dict]:
+    """The plotly figures of a page by chart id (their JSON as plotly.py wrote it)."""
+    import json
+
+    found = {}
+    for chart_id, data, layout in re.findall(r'Plotly\.newPlot\(\s*"(\w+)",\s*(\[.*?\]),\s*(\{.*?\}),\s*\{"displayModeBar"',
+                                             page, re.S):
+        found[chart_id] = {"data": json.loads(data), "layout": json.loads(layout)}
+    return found
+
+
 def test_a_procedure_without_its_office_does_not_break_the_kpi_page():
     """A flagged field (拠点 empty in the log) reaches the KPI mart as a null office: the page still renders."""
     import datetime as dt
 
-    import duckdb
+    from publish.dashboards import dx_kpi_page
+
+    con = _kpi_lake([(dt.date(2026, 9, 1), "本庁舎", 10, 8), (dt.date(2026, 10, 1), None, 7, 5)],
+                    ("2026-09-01", "2026-10-31"))
+    page = dx_kpi_page(con)
+    assert "拠点不明" in page and "2026年10月" in page and "71.4%（5/7件）" in page
+
+
+def test_a_partial_month_is_marked_and_two_points_are_no_trend():
+    """南行徳 at 100 % in a month of 6 days and 50 % (2 of 4) in a week: points with their n, no line."""
+    import datetime as dt
 
     from publish.dashboards import dx_kpi_page
 
-    con = duckdb.connect()
-    con.execute("attach ':memory:' as lake")
-    con.execute("create schema lake.marts")
-    con.execute("create table lake.marts.mart_dx_kpi_monthly (month date, office varchar, one_stop_rate double, "
-                "once_only_rate double, online_share double, median_lead_time_hours double)")
-    con.execute("insert into lake.marts.mart_dx_kpi_monthly values (date '2026-09-01', '本庁舎', 0.8, 0.5, 0.3, 1.0), "
-                "(date '2026-10-01', null, 0.7, 0.4, 0.2, 2.0)")
-    con.execute("create table lake.marts.mart_dx_milestones (month date, milestone varchar, value double, "
-                "target double, status varchar, is_latest boolean)")
-    con.execute("insert into lake.marts.mart_dx_milestones values (date '2026-10-01', 'ワンストップ', 0.75, 0.8, "
-                "'in_progress', true)")
+    con = _kpi_lake([(dt.date(2026, 9, 1), "南行徳市民センター", 4, 4), (dt.date(2026, 10, 1), "南行徳市民センター", 4, 2)],
+                    ("2026-09-25", "2026-10-07"))
     page = dx_kpi_page(con)
-    assert "拠点不明" in page and "2026年10月" in page and dt.date(2026, 10, 1)
+    figs = _figures(page)
+    one_stop = figs["kpi0"]
+    assert all(t["mode"] == "markers" for t in one_stop["data"]), [t["mode"] for t in one_stop["data"]]
+    ticks = one_stop["layout"]["xaxis"]["ticktext"]
+    assert ticks == ["2026年9月<br>（9月25日〜30日のみ）", "2026年10月<br>（10月1日〜7日のみ）"]
+    assert len([s for s in one_stop["layout"]["shapes"] if s["type"] == "rect"]) == 2
+    assert "50.0%（2/4件）" in page and "100.0%（4/4件）" in page
+    assert all("customdata" in t["hovertemplate"] for t in one_stop["data"])
+    assert "（2026年10月は10月1日〜7日のみの速報値）" in page
+
+
+def test_enough_full_months_make_a_line_and_the_partial_one_stays_apart():
+    import datetime as dt
+
+    from publish.dashboards import MIN_TREND_PERIODS, dx_kpi_page
+
+    months = [dt.date(2026, m, 1) for m in range(5, 11)]  # May..September full, October partial
+    con = _kpi_lake([(m, "本庁舎", 20, 15) for m in months], ("2026-05-01", "2026-10-07"))
+    one_stop = _figures(dx_kpi_page(con))["kpi0"]
+    lines = [t for t in one_stop["data"] if "lines" in t["mode"]]
+    assert len(lines) == 1 and len(lines[0]["x"]) == 5 >= MIN_TREND_PERIODS and "2026年10月" not in lines[0]["x"]
+    apart = [t for t in one_stop["data"] if t["mode"] == "markers"]
+    assert [t["x"] for t in apart] == [["2026年10月"]] and apart[0]["marker"]["symbol"] == "circle-open"
+    ticks = one_stop["layout"]["xaxis"]["ticktext"]
+    assert ticks[:5] == [f"2026年{m}月" for m in range(5, 10)] and ticks[5].startswith("2026年10月<br>")
