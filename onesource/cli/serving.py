@@ -40,7 +40,16 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     """Run the consented-data API (OpenAPI docs at /docs) on the lake's newest release."""
     import uvicorn
 
-    logging.getLogger("onesource.api.access").setLevel(logging.INFO)
+    # the request log prints whatever the terminal's level (it is the server's record of what it answered; the
+    # terminal's handler shows only warnings without -v)
+    access = logging.getLogger("onesource.api.access")
+    access.setLevel(logging.INFO)
+    if not any(getattr(h, "onesource_request_log", False) for h in access.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.onesource_request_log = True  # type: ignore[attr-defined]
+        access.addHandler(handler)
+    access.propagate = False
     trusted = get_settings().api_trusted_proxies
     # the client's address is the socket's peer unless a proxy is trusted by configuration: uvicorn would
     # otherwise believe X-Forwarded-For from 127.0.0.1, and a local proxy would let every request pick its own

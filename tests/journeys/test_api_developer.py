@@ -133,6 +133,10 @@ def test_from_zero_to_a_first_consented_lookup(built_demo, api):
     if address["building"]:
         assert address["text"].endswith(" " + address["building"])
 
+    # the server's terminal shows the request by its route, never the person id as sent
+    served_log = artifact("api_developer_serve.log").read_text(encoding="utf-8")
+    assert "GET /v1/persons/{person_id} 200 " in served_log and person_id not in served_log
+
     # and the resident sees it in their own access log
     log = httpx.get(f"{api}/v1/me/access-log", headers=resident).json()
     assert [(e["recipient"]["client_id"], e["purpose"]["id"], e["outcome"]) for e in log[:2]] == [
