@@ -249,6 +249,8 @@ def test_one_sigterm_stops_everything(ui):
     while time.monotonic() - t0 < STOP_WITHIN and (ui.proc.poll() is None or _members(ui.group)):
         time.sleep(0.2)
     left = _members(ui.group)
+    artifact("data_team_stop.txt").write_text(f"stopped {time.monotonic() - t0:.1f} s after one SIGTERM; left: {left}\n",
+                                              encoding="utf-8")
     assert ui.proc.poll() is not None, f"onesource ui still running {STOP_WITHIN:g} s after one SIGTERM"
     assert not left, f"still running {STOP_WITHIN:g} s after one SIGTERM: {left}"
     assert ui.proc.returncode == 128 + signal.SIGTERM
