@@ -153,7 +153,8 @@ def publish_opendata(settings: Settings, out: Path | None = None) -> dict[str, P
     with lake.writer_claim(settings, "transform"):
         con = lake.connect(settings)
         try:
-            return run(con, (out or settings.home) / "opendata", area_codes=settings.opendata_area_codes_file)
+            return run(con, (out or settings.home) / "opendata", base_url=settings.opendata_base_url,
+                       area_codes=settings.opendata_area_codes_file)
         finally:
             con.close()
 
