@@ -40,6 +40,10 @@ def tick(cursor_file: Path) -> None:
                 result = sensor.evaluate_tick(ctx)
             if result.cursor is not None:
                 cursors[sensor.name] = result.cursor
+            for add in result.dynamic_partitions_requests or []:  # new deliveries, as the daemon adds them
+                known = set(instance.get_dynamic_partitions(add.partitions_def_name))
+                instance.add_dynamic_partitions(add.partitions_def_name,
+                                                [k for k in add.partition_keys if k not in known])
             for r in result.run_requests or []:
                 tags = dict(r.tags or {})
                 if r.partition_key:
