@@ -124,8 +124,6 @@ class Settings(BaseSettings):
         "catalog publishes it: download URLs are <this>/v1/opendata/files/<name> (default: `onesource serve`).")
     landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
                                  "(unset: home/landing).")
-    partitions_start: str = Field(default="2026-09-01", description="First daily partition of the bronze "
-                                  "assets in Dagster (YYYY-MM-DD).")
     truth_dir_override: Path | None = Field(default=None, alias="ONESOURCE_TRUTH_DIR", description="Truth files "
                                             "for the linkage-quality asset check (simulated cities only).")
     ui_strict: bool = Field(default=False, description="`onesource ui` exits with the webserver's exit code "

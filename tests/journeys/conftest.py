@@ -58,23 +58,32 @@ class Demo:
         return subprocess.run([str(BIN / "onesource"), *args], env={**self.env, **(env or {})}, cwd=REPO,
                               capture_output=True, text=True, timeout=timeout, input=input)
 
-    def popen(self, *args: str, log: Path | None = None, **kwargs) -> subprocess.Popen:
+    def popen(self, *args: str, log: Path | None = None, env: dict[str, str] | None = None,
+              **kwargs) -> subprocess.Popen:
+        """``.venv/bin/onesource ARGS`` in the background (a server), its output to ``log``."""
         out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the process
-        return subprocess.Popen([str(BIN / "onesource"), *args], env=self.env, cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT, **kwargs)
+        return subprocess.Popen([str(BIN / "onesource"), *args], env={**self.env, **(env or {})}, cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT, **kwargs)
 
 
 def fresh_env(root: Path) -> dict[str, str]:
     """A newcomer's environment: the home and the keys folder, no other ONESOURCE_ setting."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ONESOURCE_", "PG"))}  # libpq's too
     env.update(ONESOURCE_HOME=str(root / "home"), ONESOURCE_KEYS_DIR=str(root / "keys"))
     env.pop("DAGSTER_HOME", None)
     return env
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> Demo:
-    """``onesource-simulate demo`` and ``onesource demo``, as ``make demo`` runs them, on a fresh home."""
+def demo(tmp_path_factory):
+    """``onesource-simulate demo`` and ``onesource demo``, as ``make demo`` runs them, on a fresh home; the
+    home's catalog server (which outlives a command by design) is stopped when the session ends."""
+    d = _demo(tmp_path_factory)
+    yield d
+    d.run("catalog", "stop", timeout=120)
+
+
+def _demo(tmp_path_factory) -> Demo:
     reuse = os.environ.get("ONESOURCE_JOURNEY_REUSE")  # a developer's shortcut: a root built by an earlier run
     if reuse and (Path(reuse) / "demo.txt").exists():
         root = Path(reuse)
