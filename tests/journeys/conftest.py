@@ -114,6 +114,30 @@ def built_demo(demo) -> Demo:
     return demo
 
 
+def under_heading(output: str, heading: str) -> list[str]:
+    """The lines under a ``# heading`` of a command's output (``access connect``), up to the next blank line."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"# {heading}"))
+    block = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        block.append(line)
+    return block
+
+
+def role_way_in(demo: Demo, role: str) -> tuple[str, str]:
+    """What a role is handed: its password from the data team (``access credentials issue``) and the connection
+    text of ``access connect ROLE``."""
+    issued = demo.run("access", "credentials", "issue", role, timeout=300)
+    assert issued.returncode == 0, issued.stderr
+    password = issued.stdout.strip().splitlines()[-1]
+    how = demo.run("access", "connect", role, timeout=300)
+    assert how.returncode == 0, how.stderr  # on 3ec09ac: exit 2, "single-operator mode"
+    assert password not in how.stdout
+    return password, how.stdout
+
+
 def free_port() -> int:
     import socket
 

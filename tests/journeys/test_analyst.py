@@ -18,38 +18,24 @@ import nbformat
 import pytest
 
 from tests.helpers import wait_until
-from tests.journeys.conftest import REPO, artifact, free_port
+from tests.journeys.conftest import REPO, artifact, free_port, role_way_in, under_heading
 
 ANALYST_TABLES = {"analysis.persons", "analysis.households", "marts.mart_dx_kpi_monthly"}
 
 
-def _printed(output: str, heading: str) -> list[str]:
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"# {heading}"))
-    block = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        block.append(line)
-    return block
 
 
 @pytest.fixture(scope="module")
 def analyst(built_demo):
     """The analyst's password (from the data team) and the connection text of `access connect analyst`."""
-    issued = built_demo.run("access", "credentials", "issue", "analyst", timeout=300)
-    assert issued.returncode == 0, issued.stderr
-    password = issued.stdout.strip().splitlines()[-1]
-    how = built_demo.run("access", "connect", "analyst", timeout=300)
-    assert how.returncode == 0, how.stderr  # on today's main: exit 2, "single-operator mode"
-    return password, how.stdout
+    return role_way_in(built_demo, "analyst")
 
 
 def _role_env(analyst) -> dict[str, str]:
     """The analyst's own shell after the two exports `access connect` prints: no platform setting of the data
     team's, the role's DSN, the data path, the password in PGPASSWORD."""
     password, printed = analyst
-    export = _printed(printed, "Python: the platform's own")[0]
+    export = under_heading(printed, "Python: the platform's own")[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}
     for assignment in shlex.split(export.removeprefix("export ")):
         name, _, value = assignment.partition("=")
@@ -59,7 +45,7 @@ def _role_env(analyst) -> dict[str, str]:
 
 
 def _duckdb(analyst, sql: str) -> subprocess.CompletedProcess:
-    (command,) = _printed(analyst[1], "DuckDB CLI")
+    (command,) = under_heading(analyst[1], "DuckDB CLI")
     argv = shlex.split(command)
     assert Path(argv[0]).is_file(), f"printed a client that is not installed: {argv[0]}"
     return subprocess.run([*argv, "-csv", "-c", sql], env=_role_env(analyst), capture_output=True, text=True,
@@ -109,7 +95,7 @@ def test_the_notebooks_run_as_the_role(built_demo, analyst, tmp_path):
 
 
 def test_jupyterlab_starts_and_serves_the_notebooks(analyst, tmp_path):
-    command = _printed(analyst[1], "JupyterLab")[0]
+    command = under_heading(analyst[1], "JupyterLab")[0]
     argv = shlex.split(command)
     assert Path(argv[0]).is_file(), f"printed a client that is not installed: {argv[0]}"
     port, token = free_port(), "journey-token"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import wait_until
+from tests.journeys.conftest import role_way_in, under_heading
 
 HOIKU = {"product_hoiku.applications", "product_hoiku.applicant_households", "product_hoiku.waiting_list"}
 OTHERS = ("staging.stg_juki__residents", "bronze.juki__jumin", "identity.person_membership", "marts.dim_person",
@@ -21,34 +22,18 @@ OTHERS = ("staging.stg_juki__residents", "bronze.juki__jumin", "identity.person_
 MY_NUMBER_LIKE = "123456789018"
 
 
-def _printed(output: str, heading: str) -> list[str]:
-    """The lines under a ``# heading`` of `access connect`'s output, up to the next blank line."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"# {heading}"))
-    block = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        block.append(line)
-    return block
 
 
 @pytest.fixture(scope="module")
 def hoiku(built_demo):
     """What 保育課 is handed: its password from the data team, and the connection text of `access connect`."""
-    issued = built_demo.run("access", "credentials", "issue", "hoiku", timeout=300)
-    assert issued.returncode == 0, issued.stderr
-    password = issued.stdout.strip().splitlines()[-1]
-    how = built_demo.run("access", "connect", "hoiku", timeout=300)
-    assert how.returncode == 0, how.stderr  # on today's main: exit 2, "single-operator mode"
-    assert password not in how.stdout
-    return password, how.stdout
+    return role_way_in(built_demo, "hoiku")
 
 
 def _duckdb(built_demo, hoiku, sql: str, password: str | None = None) -> subprocess.CompletedProcess:
     """The DuckDB CLI command `access connect` printed, as the department runs it, with one query."""
     pw, printed = hoiku
-    (command,) = _printed(printed, "DuckDB CLI")
+    (command,) = under_heading(printed, "DuckDB CLI")
     argv = shlex.split(command)
     assert Path(argv[0]).is_file() and os.access(argv[0], os.X_OK), f"printed a client that is not installed: {argv[0]}"
     env = {**built_demo.env, "PGPASSWORD": password or pw}
@@ -87,7 +72,7 @@ def test_a_wrong_password_gets_nothing(built_demo, hoiku):
 
 def test_the_platforms_python_connection_as_the_role(built_demo, hoiku):
     password, printed = hoiku
-    export, python = _printed(printed, "Python: the platform's own")
+    export, python = under_heading(printed, "Python: the platform's own")
     assert export.startswith("export ONESOURCE_CATALOG_DSN=") and "user=hoiku" in export
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONESOURCE_")}  # the department's own shell
     shown = subprocess.run(["bash", "-c", f"{export}; {python}"], env={**env, "PGPASSWORD": password},
