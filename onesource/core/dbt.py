@@ -40,6 +40,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         # of it with -v), without colour codes, which showed as literal escapes in logs and captured output
         "DBT_USE_COLORS": "false",
         "DBT_LOG_LEVEL": console_level(),
+        "DBT_LOG_LEVEL_FILE": "debug",  # as dbt's default; set apart, since a console level set alone sets both
         # the plugins (session, normalizers, the analysis zone's pseudonyms) read this run's settings
         "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
         "ONESOURCE_DATA_PATH": settings.data_path_url,
