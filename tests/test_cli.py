@@ -69,7 +69,8 @@ def test_a_lake_that_refuses_is_one_line_not_a_traceback(tmp_path):
     in one line and exits 1, with no traceback."""
     import os
 
-    env = {**os.environ, "ONESOURCE_HOME": str(tmp_path / "a"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
+    env = {**os.environ, "ONESOURCE_HOME": str(tmp_path / "a"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
+           "ONESOURCE_CATALOG": "sqlite"}  # the SQLite catalog's remembered data folder
     env.pop("ONESOURCE_CATALOG_DSN", None)
     env.pop("ONESOURCE_DATA_PATH", None)
     cmd = [sys.executable, "-m", "onesource.cli", "maintain", "--dry-run"]

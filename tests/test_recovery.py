@@ -33,7 +33,8 @@ def _state(root) -> tuple[dict, dict]:
 
 
 def test_killed_at_three_stages_then_rerun_equals_an_uninterrupted_build(city, tmp_path):
-    base = {**os.environ, "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
+    # the SQLite catalog, as _state reads it (platform_at): the lake's own recovery, whichever catalog holds it
+    base = {**os.environ, "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"), "ONESOURCE_CATALOG": "sqlite"}
     base.pop("ONESOURCE_CATALOG_DSN", None)
     ingest = ["ingest", "--landing", str(city.landing), "--no-expectations"]
 

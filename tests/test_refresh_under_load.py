@@ -111,4 +111,6 @@ def test_api_keeps_answering_consistently_during_a_full_refresh(city, tmp_path, 
             for a in (a for a in answers if a["snapshot_id"] == snap):
                 expected = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
                             for k, v in truth[a["person_id"]].items()}
-                assert {k: a["data"][k] for k in FIELDS} == expected, (snap, a["person_id"])
+                got = {k: a["data"][k] for k in FIELDS}
+                got["address"] = (got["address"] or {}).get("street")  # the whole address's part the mart holds
+                assert got == expected, (snap, a["person_id"])

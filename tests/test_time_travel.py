@@ -63,7 +63,7 @@ def test_day_three_answer_is_reproduced_after_the_last_refresh(city, tmp_path, m
         out = runner.invoke(app, ["query", sql, "--at", asked_at[0].replace("Z", "+00:00"), "--csv"])
         assert out.exit_code == 0, out.output
         row = next(csv.DictReader(io.StringIO(out.stdout)))
-        data = answer["data"]
+        data = {**answer["data"], "address": (answer["data"]["address"] or {}).get("street")}  # the mart's part
         assert row == {k: ("" if data[k] is None else str(data[k])) for k in row}
         now = runner.invoke(app, ["checksum"])
         then = runner.invoke(app, ["checksum", "--release", str(day3.release_id)])
