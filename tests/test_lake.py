@@ -39,6 +39,22 @@ def test_sqlite_catalog_in_wal_mode_under_home(home):
     assert any(settings.lake_data_path.rglob("*.parquet")) or settings.catalog_path.stat().st_size > 0
 
 
+def test_show_all_tables_lists_every_table_in_every_new_session(home, monkeypatch):
+    """SHOW ALL TABLES, a department's first statement, right after connecting: DuckLake 1.0 may load the catalog
+    from two threads at once and list none or part of it (duckdb/ducklake#1280); lake.connect loads it first."""
+    monkeypatch.setenv("ONESOURCE_DUCKDB_THREADS", "4")
+    con = lake.connect()
+    for i in range(30):
+        con.execute(f"create table lake.staging.t{i} as select range as a, 'x' || range as b from range(3)")
+    con.close()
+    listed = []
+    for _ in range(12):
+        ro = lake.connect(read_only=True)
+        listed.append(len([r for r in ro.sql("show all tables").fetchall() if r[0] == "lake"]))
+        ro.close()
+    assert listed == [30] * 12
+
+
 def test_two_homes_are_independent(tmp_path, monkeypatch):
     monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "one"))

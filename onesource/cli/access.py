@@ -248,7 +248,8 @@ def connect(role: Annotated[str, typer.Argument(help="The role to connect as.")]
     if "duckdb" in clients:
         lines += ["", "# DuckDB CLI",
                   f"{clients['duckdb']} -cmd \"SET extension_directory='{ext}'; SET autoinstall_known_extensions=false; "
-                  f"LOAD httpfs; LOAD ducklake; {attach} USE {lake.LAKE_ALIAS};\""]
+                  f"LOAD httpfs; LOAD ducklake; {attach} USE {lake.LAKE_ALIAS}; "
+                  f"SET VARIABLE lake_tables = ({lake.CATALOG_LOAD});\""]
     lines += ["", "# Python: the platform's own read-only connection, as this role",
               env_line,
               f"{sys.executable} -c \"from onesource.core import lake; con = lake.connect(read_only=True); "
@@ -261,7 +262,8 @@ def connect(role: Annotated[str, typer.Argument(help="The role to connect as.")]
               "import duckdb",
               f"con = duckdb.connect(config={{'extension_directory': '{ext}', 'autoinstall_known_extensions': False}})",
               "con.execute(\"LOAD httpfs\")",
-              f"con.execute(\"{attach}\")"]
+              f"con.execute(\"{attach}\")",
+              f"con.execute(\"{lake.CATALOG_LOAD}\")  # before SHOW ALL TABLES: see duckdb/ducklake#1280"]
     typer.echo("\n".join(lines))
 
 

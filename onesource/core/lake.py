@@ -196,6 +196,18 @@ def _attach(con: duckdb.DuckDBPyConnection, statement: str) -> None:
             time.sleep(0.3 * (attempt + 1))
 
 
+# DuckLake 1.0 (DuckDB 1.5.5) loads an attached lake's catalog lazily, and when the first statement scans it
+# from two threads at once (SHOW ALL TABLES joins duckdb_tables() and duckdb_columns()), one thread may see
+# part of it: SHOW ALL TABLES then lists none or some of the tables (duckdb/ducklake#1280, open). One scan
+# before anyone else loads it whole. tests/test_lake.py fails when this stops being enough.
+CATALOG_LOAD = f"SELECT count(*) FROM duckdb_tables() WHERE database_name = '{LAKE_ALIAS}'"
+
+
+def load_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the attached lake's catalog at once (see CATALOG_LOAD)."""
+    con.execute(CATALOG_LOAD).fetchone()
+
+
 def _create_schema(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """CREATE SCHEMA IF NOT EXISTS, when another process may be creating it at the same moment (two first runs
     on a new PostgreSQL catalog): DuckLake then reports a conflict, and the schema exists on the next look."""
@@ -223,6 +235,7 @@ def connect(settings: Settings | None = None, read_only: bool = False,
     try:
         prepare_session(con, settings)
         _attach(con, attach_sql(settings, read_only=read_only, snapshot_id=snapshot_id))
+        load_catalog(con)
         if not read_only and snapshot_id is None:
             existing = {r[0] for r in con.execute("select schema_name from duckdb_schemas() where database_name = ?",
                                                   [LAKE_ALIAS]).fetchall()}

@@ -53,6 +53,10 @@ def test_a_department_reads_its_own_tables_with_the_printed_cli(built_demo, hoik
                                         "where database_name = 'lake' order by 1")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split()[0] == "t" and set(listed.stdout.split()[1:]) == HOIKU
+    # and the first statement a DuckDB user types (DuckLake may list a lazily loaded catalog in part)
+    shown = _duckdb(built_demo, hoiku, "show all tables")
+    assert shown.returncode == 0, shown.stderr
+    assert {f"{r.split(',')[1]}.{r.split(',')[2]}" for r in shown.stdout.splitlines()[1:]} == HOIKU, shown.stdout
     counted = _duckdb(built_demo, hoiku, "select count(*) from product_hoiku.applications")
     assert counted.returncode == 0, counted.stderr
     assert int(counted.stdout.split()[-1]) > 0
