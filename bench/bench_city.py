@@ -21,7 +21,7 @@ day by day so both see the same kind of days):
 Then the nightly housekeeping (`onesource maintain`: the retention policy), reported on its own. The lake's
 size on disk is reported after each step; at the end, the cost of a tick and of a run when nothing new
 arrived. Targets: full build under 10 minutes and 8 GB; each daily refresh under 60 seconds; the Dagster
-path within 20% of `onesource refresh`. Figures go to stdout and bench/results/city.json.
+path within 20% of `onesource refresh`. Figures go to stdout and bench/results/city-<catalog>.json.
 """
 
 from __future__ import annotations
@@ -123,6 +123,9 @@ def main() -> None:
     ap.add_argument("--encrypted", action="store_true",
                     help="The lake's data files encrypted (DuckLake's encrypted mode, on by default with a PostgreSQL "
                          "catalog), on the embedded catalog: what the encryption costs.")
+    ap.add_argument("--catalog", choices=("postgres", "sqlite"), default="postgres",
+                    help="The lake's catalog: the platform's own PostgreSQL server under the home (the default) or "
+                         "the single-operator SQLite file.")
     ap.add_argument("--verify", action="store_true",
                     help="After the refreshes, rebuild every dbt model from scratch (--full-refresh) on the same "
                          "deliveries and identity state, and compare every mart's row-level checksum.")
@@ -136,14 +139,16 @@ def main() -> None:
            "ONESOURCE_LANDING": str(root / "landing")}  # what the sensors watch
     for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR", "ONESOURCE_ENCRYPT_DATA"):
         env.pop(var, None)
+    env["ONESOURCE_CATALOG"] = args.catalog
     if args.encrypted:
         env["ONESOURCE_ENCRYPT_DATA"] = "true"
     source, live = args.source or root / "source", root / "landing"
     live.mkdir(exist_ok=True)
-    results: dict = {"residents": args.residents, "days": args.days, "encrypted": args.encrypted, "simulate": None,
+    results: dict = {"residents": args.residents, "days": args.days, "catalog": args.catalog,
+                     "encrypted": args.encrypted, "simulate": None,
                      "full": [], "daily": []}
     if args.resume:
-        previous = HERE / "results" / "city.json"
+        previous = HERE / "results" / f"city-{args.catalog}.json"
         if previous.exists() and json.loads(previous.read_text()).get("residents") == args.residents:
             results = json.loads(previous.read_text())  # the days done before, of this same city
     elif args.source is None:
@@ -242,7 +247,8 @@ def main() -> None:
               f"a juki run over a day already loaded {idle_run['seconds']} s", flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "city.json").write_text(json.dumps(results, indent=1))
+    (out / f"city-{args.catalog}.json").write_text(json.dumps(results, indent=1))
+    subprocess.run([*ONESOURCE, "catalog", "stop"], env=env, capture_output=True)  # the embedded server, if any
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 
