@@ -8,7 +8,7 @@ hash, itself MACed) catches a truncated tail.
 
 What the chain cannot show by itself is a wipe of the whole store, a restore of an older backup, or a chain
 rebuilt by someone who holds the key: for those, :func:`checkpoint` writes the head into a **witness** kept
-in the lake and published with the open data (``onesource.core.witness``), and :func:`verify` compares the
+in the lake and published with the open data (``core.witness``), and :func:`verify` compares the
 store with every witness.
 
 Appends go through one writer that commits whatever accumulated since its last commit in one
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.store import Store, now_utc
-from onesource.core.keys import load_or_create_key
-from onesource.core.settings import Settings, get_settings
-from onesource.core.witness import Witness
+from core.keys import load_or_create_key
+from core.settings import Settings, get_settings
+from core.witness import Witness
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def verify(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> V
 
 def checkpoint(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> Witness:
     """A witness of the chain's head now, once the chain verifies against the earlier witnesses (a witness
-    must never bless a tampered chain). The caller records it (``onesource.core.witness.record``)."""
+    must never bless a tampered chain). The caller records it (``core.witness.record``)."""
     result = verify(store, key, witnesses)
     if not result.ok:
         raise ValueError(f"the access log does not verify, so it is not witnessed: {result.message}")
@@ -270,8 +270,8 @@ def checkpoint(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) 
 def known_witnesses(settings: Settings, published: bytes | None = None) -> list[Witness]:
     """The access log's witnesses: every one the lake keeps (``ops.witnesses``) and, if given, those of a
     published witness file (open data), without duplicates."""
-    from onesource.core import lake
-    from onesource.core.witness import history, parse_published
+    from core import lake
+    from core.witness import history, parse_published
 
     found = [w for w in parse_published(published) if w.chain == CHAIN] if published is not None else []
     if settings.catalog_dsn is not None or settings.catalog_path.exists():
@@ -287,8 +287,8 @@ def witness_now(settings: Settings | None = None) -> Witness:
     """Verify the access log against its witnesses, then witness its head into the lake (what
     ``onesource accesslog checkpoint`` and the daily Dagster schedule run). Raises ValueError when the log
     does not verify."""
-    from onesource.core import lake
-    from onesource.core.witness import record
+    from core import lake
+    from core.witness import record
 
     settings = settings or get_settings()
     store = Store.from_settings(settings)

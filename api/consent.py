@@ -13,7 +13,7 @@ import uuid
 
 from api.catalog import load_catalog
 from api.store import Store, iso_utc, now_utc
-from onesource.core.towns import CITY, LG_CODE, PREFECTURE
+from core.towns import CITY, LG_CODE, PREFECTURE
 
 CONTROLLER = {
     "piiController": f"{CITY}（{PREFECTURE}）",

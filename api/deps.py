@@ -13,10 +13,10 @@ from api.accesslog import LogWriter, new_entry
 from api.catalog import Catalog
 from api.clients import Client, Resident, authenticate_client, authenticate_resident
 from api.guard import ADDRESS
-from api.lakeview import ReleaseWatcher, Served
 from api.ratelimit import RateLimiter
+from api.served import ReleaseWatcher, Served
 from api.store import Store
-from onesource.core.settings import Settings
+from core.settings import Settings
 
 REQUEST_ID = "onesource.request_id"
 

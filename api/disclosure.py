@@ -15,8 +15,8 @@ from api.catalog import Procedure, Purpose
 from api.clients import Client
 from api.consent import live_consent
 from api.deps import ApiError, Context
-from api.lakeview import Served
-from onesource.core.towns import CITY, LG_CODE, PREFECTURE
+from api.served import Served
+from core.towns import CITY, LG_CODE, PREFECTURE
 
 PERSON_COLUMNS = ("name", "name_kana", "birth_date", "sex", "status", "household_id", "relation_to_head")
 SELF = "resident:self"

@@ -16,13 +16,13 @@ from api.accesslog import LogWriter, load_log_key
 from api.catalog import load_catalog
 from api.deps import REQUEST_ID, ApiError, Context, new_request_id
 from api.guard import Guard
-from api.lakeview import ReleaseWatcher
 from api.ratelimit import RateLimiter
 from api.responses import Json
 from api.routes import businesses, docs, me, persons, public
+from api.served import ReleaseWatcher
 from api.store import Store
-from onesource.core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
-from onesource.core.settings import Settings, get_settings
+from core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
+from core.settings import Settings, get_settings
 
 access = logging.getLogger("onesource.api.access")
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from onesource.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 SCHEMA = [
     """create table if not exists clients (

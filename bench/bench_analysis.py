@@ -24,11 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ONESOURCE = [sys.executable, "-m", "onesource.cli"]
+ONESOURCE = [sys.executable, "-m", "cli"]
 
 MEASURE = """
 import json
-from onesource.core import lake
+from core import lake
 con = lake.connect(read_only=True)
 q = lambda s: con.execute(s).fetchall()
 registry = q("select count(*) from lake.marts.dim_person where status_source = 'juki'")[0][0]
@@ -59,7 +59,7 @@ def measure(env: dict, landing: Path) -> dict:
 
 def simulate_and_build(residents: int, root: Path, env: dict) -> None:
     """Simulate a city of ``residents`` (one day) under ``root`` and build it (``refresh --full-relink``)."""
-    subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(root / "landing"),
+    subprocess.run([sys.executable, "-m", "simulator", "city", "--landing", str(root / "landing"),
                     "--truth", str(root / "truth"), "--residents", str(residents), "--days", "1"],
                    env=env, check=True, capture_output=True)
     subprocess.run([*ONESOURCE, "refresh", "--landing", str(root / "landing"), "--full-relink"], env=env,

@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-ONESOURCE = [sys.executable, "-m", "onesource.cli"]
+ONESOURCE = [sys.executable, "-m", "cli"]
 
 
 def _run(cmd: list[str], env: dict) -> None:
@@ -41,7 +41,7 @@ def _run(cmd: list[str], env: dict) -> None:
 def build_city(residents: int, root: Path, env: dict) -> None:
     landing, truth = root / "landing", root / "truth"
     t = time.perf_counter()
-    _run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(landing), "--truth", str(truth), "--residents", str(residents),
+    _run([sys.executable, "-m", "simulator", "city", "--landing", str(landing), "--truth", str(truth), "--residents", str(residents),
           "--days", "1"], env)
     _run([*ONESOURCE, "ingest", "--landing", str(landing), "--no-expectations"], env)
     _run([*ONESOURCE, "link"], env)
@@ -88,7 +88,7 @@ def consenting_client(store, consents: int, ids_file: Path) -> tuple[list[str], 
     ``consents`` residents of the served marts; their ids go to ``ids_file`` for wrk. Returns (ids, key)."""
     from api import consent
     from api.clients import register_client
-    from onesource.core import lake
+    from core import lake
 
     con = lake.connect(read_only=True)
     ids = [r[0] for r in con.execute("select person_id from lake.marts.dim_person order by hash(person_id) limit ?",
@@ -152,7 +152,7 @@ def main() -> None:
     os.environ.update(env)
 
     from api.store import Store
-    from onesource.core import lake
+    from core import lake
 
     con = lake.connect(read_only=True)
     persons = con.execute("select count(*) from lake.marts.dim_person").fetchone()[0]

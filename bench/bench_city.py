@@ -5,7 +5,7 @@
 
 The simulator writes the initial delivery and the daily deltas; the benchmark opens the landing zone
 one day at a time (hard links), as the departments deliver. The full build is the initial delivery, run
-through the refresh sequence (onesource/refresh.py) one stage per process (`onesource refresh --stage`),
+through the refresh sequence (refresh/sequence.py) one stage per process (`onesource refresh --stage`),
 with each stage's wall time and peak memory (the child's own ru_maxrss): ingest (with the contracts'
 expectations), dbt staging, a full linkage (Splink trained by EM), the marts, open data and dashboards, a
 release. Each daily refresh is that day's deliveries, run one of two ways (`--path`, default alternating
@@ -37,10 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from onesource.refresh import DBT_STAGES, SEQUENCE
+from refresh.sequence import DBT_STAGES, SEQUENCE
 
 HERE = Path(__file__).resolve().parent
-ONESOURCE = [sys.executable, "-m", "onesource.cli"]
+ONESOURCE = [sys.executable, "-m", "cli"]
 DAGSTER_DAY = [sys.executable, str(HERE / "dagster_day.py")]
 
 
@@ -152,7 +152,7 @@ def main() -> None:
         if previous.exists() and json.loads(previous.read_text()).get("residents") == args.residents:
             results = json.loads(previous.read_text())  # the days done before, of this same city
     elif args.source is None:
-        results["simulate"] = run_stage("simulate", [sys.executable, "-m", "onesource.simulator", "city", "--landing", str(source), "--truth",
+        results["simulate"] = run_stage("simulate", [sys.executable, "-m", "simulator", "city", "--landing", str(source), "--truth",
                                                      str(root / "truth"), "--residents", str(args.residents),
                                                      "--days", str(args.days)], env)
         print(f"simulated {args.residents:,} residents, {args.days} days in {results['simulate']['seconds']} s",

@@ -91,7 +91,7 @@ def main() -> None:
         if landing is None:
             landing = work / "landing"
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(landing), "--truth",
+            subprocess.run([sys.executable, "-m", "simulator", "city", "--landing", str(landing), "--truth",
                             str(work / "truth"), "--residents", str(args.residents), "--days", "0", "--seed",
                             str(args.seed)], check=True, cwd=REPO, capture_output=True)
             print(f"simulated {args.residents:,} residents (initial delivery) in {time.perf_counter() - t:.0f} s",

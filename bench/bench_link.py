@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from onesource.refresh import SEQUENCE
+from refresh.sequence import SEQUENCE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -32,14 +32,14 @@ REPO = HERE.parent
 STAGE = """
 import json, resource, sys, time
 from pathlib import Path
-from onesource import refresh
-from onesource.core.settings import get_settings
+from refresh import sequence
+from core.settings import get_settings
 stage, arg = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 out = {}
 if stage == "quality":  # before any review: a pair still in the queue is not linked
     from identity.quality import pairwise
-    from onesource.core import lake
+    from core import lake
     con = lake.connect()
     for name, e, keyless in (("person", "person", False), ("person_keyless", "person", True),
                              ("business", "business", False)):
@@ -55,7 +55,7 @@ if stage == "quality":  # before any review: a pair still in the queue is not li
         out[f"{e}_queue"] = {"pairs": sum(queue.values()), "by_reason": queue,
                              "share_of_records": round(sum(queue.values()) / records, 5) if records else 0}
 else:  # one stage of the refresh sequence, as a full build runs it
-    report = refresh.run_refresh(get_settings(), Path(arg) if arg else None, incremental=False, only=[stage])
+    report = sequence.run_refresh(get_settings(), Path(arg) if arg else None, incremental=False, only=[stage])
     out = {k: {"records": r.records, "scored_pairs": r.scored_pairs, "links": r.probabilistic_links,
                "blocked_by_guard": r.blocked_by_guard, "review": r.review_pairs, "clusters": r.clusters}
            for k, (_run, r) in report.linkage.items()}
@@ -71,7 +71,7 @@ def run_city(residents: int, days: int, seed: int) -> dict:
     results: dict = {"residents": residents, "days": days}
     try:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
+        subprocess.run([sys.executable, "-m", "simulator", "city", "--landing", str(work / "landing"),
                         "--truth", str(work / "truth"), "--residents", str(residents), "--days",
                         str(days), "--seed", str(seed)], check=True, cwd=REPO, capture_output=True)
         manifest = json.loads((work / "truth" / "manifest.json").read_text(encoding="utf-8"))

@@ -26,7 +26,7 @@ from bench_analysis import cities  # noqa: E402
 
 MEASURE = """
 import json, time
-from onesource.core import lake
+from core import lake
 from publish.opendata import MIN_AREA_RESIDENTS, population_table, read_population
 con = lake.connect(read_only=True)
 areas, as_of = read_population(con)

@@ -51,7 +51,7 @@ def quality_outside(con, truth: Path, entity: str, batch: set[tuple[str, str]]) 
 
 
 def snapshot(con, truth: Path, batches: dict) -> dict:
-    from identity.workbench import data
+    from workbench import data
 
     out = {}
     for entity in ("person", "business"):
@@ -67,7 +67,7 @@ def snapshot(con, truth: Path, batches: dict) -> dict:
 
 def answer(con, truth: Path, share: float) -> dict[str, set[tuple[str, str]]]:
     """A reviewer answers the first ``share`` of each queue, in the workbench's order, from the truth files."""
-    from identity.workbench import data
+    from workbench import data
 
     batches = {}
     for entity in ("person", "business"):
@@ -108,17 +108,17 @@ def main() -> None:
     os.environ.update({"ONESOURCE_HOME": str(work / "home"), "ONESOURCE_KEYS_DIR": str(work / "keys")})
     try:
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
+        subprocess.run([sys.executable, "-m", "simulator", "city", "--landing", str(work / "landing"),
                         "--truth", str(work / "truth"), "--residents", str(args.residents), "--days",
                         str(args.days), "--seed", str(args.seed), *config], check=True, cwd=REPO, capture_output=True)
+        from core import lake
+        from core.settings import get_settings
+        from identity.link import link_all
         from identity.linkage import LinkageConfig
-        from identity.run import link_all
-        from onesource import refresh
-        from onesource.core import lake
-        from onesource.core.settings import get_settings
+        from refresh import sequence
 
         settings = get_settings()
-        refresh.run_refresh(settings, work / "landing", incremental=False, run_expectations=False,
+        sequence.run_refresh(settings, work / "landing", incremental=False, run_expectations=False,
                             only=["ingest", "staging", "linkage"])
         print(f"built {args.residents:,} residents in {time.perf_counter() - t:.0f} s", flush=True)
         con = lake.connect()

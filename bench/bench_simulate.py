@@ -24,13 +24,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-from onesource.simulator.config import SimConfig  # noqa: E402
-from onesource.simulator.world import age_structure  # noqa: E402
+from simulator.config import SimConfig  # noqa: E402
+from simulator.world import age_structure  # noqa: E402
 
 
 def structure(registry: Path, on: dt.date) -> dict:
     """The simulated registry's age structure on its last day next to the published one the simulator is
-    calibrated to (onesource/simulator/data/ichikawa_age_structure.csv), and persons per household."""
+    calibrated to (simulator/src/simulator/data/ichikawa_age_structure.csv), and persons per household."""
     ages, households = [], set()
     with registry.open(encoding="utf-8") as f:
         for r in csv.DictReader(f):
@@ -50,7 +50,7 @@ def structure(registry: Path, on: dt.date) -> dict:
 
 def run(residents: int, days: int, seed: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"onesource-bench-{residents}-"))
-    cmd = [sys.executable, "-m", "onesource.simulator", "city", "--landing", str(work / "landing"),
+    cmd = [sys.executable, "-m", "simulator", "city", "--landing", str(work / "landing"),
            "--truth", str(work / "truth"), "--residents", str(residents), "--days", str(days), "--seed", str(seed)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()

@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun, make_new_run_id
 
+from core.settings import get_settings
 from dagster_project import ui
 from dagster_project.definitions import build_definitions
-from onesource.core.settings import get_settings
 
 
 def _instance():

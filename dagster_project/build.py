@@ -15,10 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from core import lake
+from core.lake import LAKE_ALIAS as L
+from core.settings import REPO_ROOT, Settings, get_settings
 from dagster_project import ui
-from onesource.core import lake
-from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.settings import REPO_ROOT, Settings, get_settings
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

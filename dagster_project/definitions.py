@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from core.settings import Settings, get_settings
 from dagster_project.defs import jobs, maintenance
 from dagster_project.defs.dbt import assets as dbt_assets
 from dagster_project.defs.identity import assets as identity_assets
@@ -16,7 +17,6 @@ from dagster_project.defs.ingestion import assets as bronze_assets
 from dagster_project.defs.ingestion import sensors as bronze_sensors
 from dagster_project.defs.publish import assets as publish_assets
 from dagster_project.defs.resources import Platform
-from onesource.core.settings import Settings, get_settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from onesource.core.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 LOCATION = "dagster_project.definitions"
 

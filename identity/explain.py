@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.lake import dict_rows, table_exists
+from core.lake import LAKE_ALIAS as L
+from core.lake import dict_rows, table_exists
 
 # the fields shown for a record, per entity (the linkage's normalized keys, as the comparisons see them)
 FIELDS = {

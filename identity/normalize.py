@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import jaconv
 import jntajis
 
-from onesource.core.towns import CITY, PREFECTURE, load_towns
+from core.towns import CITY, PREFECTURE, load_towns
 
 GAIJI = "〓"  # a character the source system could not export
 _MJ_ALL = (jntajis.MJShrinkSchemeCombo.JIS_INCORPORATION_UCS_UNIFICATION_RULE

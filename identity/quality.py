@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from onesource.core.lake import LAKE_ALIAS as L
+from core.lake import LAKE_ALIAS as L
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The normalization functions as DuckDB scalar functions (``os_*``), for dbt's staging models.
 
-Registered on every dbt connection by the dbt-duckdb plugin in ``identity.dbt_plugin``;
+Registered on every dbt connection by the dbt-duckdb plugin in ``identity.dbt_functions``;
 staging models are materialized as tables, so nothing downstream needs them.
 
 They are Arrow (vectorized) functions over memoized Python: DuckDB hands over a column chunk at a
@@ -17,8 +17,8 @@ import functools
 import duckdb
 import pyarrow as pa
 
+from core.era import EraDateError, parse_era7, parse_free_date
 from identity import normalize as n
-from onesource.core.era import EraDateError, parse_era7, parse_free_date
 
 ADDRESS = duckdb.struct_type({"in_city": "BOOLEAN", "town": "VARCHAR", "chome": "INTEGER", "ban": "INTEGER",
                               "go": "INTEGER", "katagaki": "VARCHAR", "key": "VARCHAR", "canonical": "VARCHAR",

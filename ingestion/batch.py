@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from core.masking import MASKED, mask_my_numbers
 from ingestion.connectors import FileRead, Unreadable
 from ingestion.contracts import Table
 from ingestion.fields import parser_for
 from ingestion.reports import FileResult
 from ingestion.tokens import Tokenizer
-from onesource.core.masking import MASKED, mask_my_numbers
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
           "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from onesource.core.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "data_contracts"
 CLASSIFICATIONS = ("my_number", "direct_identifier", "quasi_identifier", "sensitive", "public")
@@ -184,7 +184,7 @@ POLICY_FILE_NAME = "access_policy.yaml"
 def _load_all(directory: str) -> dict[str, Contract]:
     out: dict[str, Contract] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
-        if path.name == POLICY_FILE_NAME:  # the access policy lives beside the contracts (onesource/access)
+        if path.name == POLICY_FILE_NAME:  # the access policy lives beside the contracts (access/)
             continue
         c = load_contract(path)
         if c.system in out:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import duckdb
 
+from core.lake import LAKE_ALIAS, insert_rows
 from ingestion.connectors.database import Position, instant
 from ingestion.contracts import Contract
-from onesource.core.lake import LAKE_ALIAS, insert_rows
 
 L = LAKE_ALIAS
 TABLES: dict[str, list[tuple[str, str]]] = {

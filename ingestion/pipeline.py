@@ -23,16 +23,16 @@ from pathlib import Path
 
 import duckdb
 
+from core import lake
+from core.faults import kill_point
+from core.masking import mask_my_numbers
+from core.settings import Settings, get_settings
 from ingestion import ledger, watermarks
 from ingestion.batch import Batch, sha256_file
 from ingestion.connectors import DeliveryError, database, reader_for
 from ingestion.contracts import Contract, contracts
 from ingestion.reports import DeliveryResult, FileResult, IngestReport
 from ingestion.tokens import Tokenizer, load_key
-from onesource.core import lake
-from onesource.core.faults import kill_point
-from onesource.core.masking import mask_my_numbers
-from onesource.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")

@@ -15,9 +15,9 @@ import hashlib
 import hmac
 import unicodedata
 
-from onesource.core.ids import my_number_valid
-from onesource.core.keys import KeyError_, load_or_create_key  # noqa: F401 - KeyError_ re-exported
-from onesource.core.settings import Settings, get_settings
+from core.ids import my_number_valid
+from core.keys import KeyError_, load_or_create_key  # noqa: F401 - KeyError_ re-exported
+from core.settings import Settings, get_settings
 
 KEY_FILE = "my_number.key"
 TOKEN_VERSION = b"onesource/my_number/v1"

@@ -26,7 +26,7 @@ import duckdb
 import plotly.graph_objects as go
 from plotly.io import to_html
 
-from onesource.core.lake import LAKE_ALIAS as L
+from core.lake import LAKE_ALIAS as L
 
 FONT = dict(family="Noto Sans CJK JP, IPAGothic, IPAexGothic, sans-serif")
 PAGE = """<!doctype html>

@@ -35,8 +35,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.towns import CITY, LG_CODE, PREFECTURE, load_towns
+from core.lake import LAKE_ALIAS as L
+from core.towns import CITY, LG_CODE, PREFECTURE, load_towns
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def chome_number(area_name: str, town: str) -> int:
 
 def area_code(town: str, chome: int, official: dict[str, str] | None = None, name: str | None = None) -> str:
     """地域コード of a 町丁目: the official code where a drop-in list gives one, else a derived code of six
-    digits, the town's place in ``onesource/data/ichikawa_towns.csv`` (4 digits, from 0001; new towns are
+    digits, the town's place in ``core/data/ichikawa_towns.csv`` (4 digits, from 0001; new towns are
     appended, so codes never move) and the 丁目 (2 digits; 00 for the 町 as a whole or a 町 without 丁目)."""
     if official and name in official:
         return official[name]
@@ -314,8 +314,8 @@ def business_table(con: duckdb.DuckDBPyConnection, official: dict[str, str] | No
 
 
 def witness_table(con: duckdb.DuckDBPyConnection) -> tuple[Table, dt.date] | None:
-    """Every witness of the access log (onesource.core.witness), oldest first; None before the first."""
-    from onesource.core.witness import PUBLISHED_HEADER, history, published_rows
+    """Every witness of the access log (core.witness), oldest first; None before the first."""
+    from core.witness import PUBLISHED_HEADER, history, published_rows
 
     found = history(con, "api_access_log")
     if not found:
@@ -473,7 +473,7 @@ def publish(con: duckdb.DuckDBPyConnection, out: Path, base_url: str | None = No
     """Write the open-data files (both encodings) and catalog under ``out`` and into ``lake.opendata``; the
     catalog's URLs start at ``base_url`` (default: the settings' ``opendata_base_url``, where the API is)."""
     if base_url is None:
-        from onesource.core.settings import get_settings
+        from core.settings import get_settings
 
         base_url = get_settings().opendata_base_url
     out.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from onesource.simulator import SimConfig, simulate
-from onesource.simulator.config import NoiseRates
+from simulator import SimConfig, simulate
+from simulator.config import NoiseRates
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"  # the shared spec: only its conformance check reads it
@@ -79,7 +79,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     ONESOURCE_ setting) gets the platform's own PostgreSQL server, which outlives the command by design."""
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is not None:
-        from onesource.core import catalog_server
+        from core import catalog_server
 
         catalog_server.stop_all_under(factory.getbasetemp())
 
@@ -123,8 +123,8 @@ def home(tmp_path, monkeypatch) -> Path:
 def build_lake(landing: Path) -> None:
     """Ingest a landing zone and build the whole one source through the refresh sequence: staging, linkage,
     marts, open data, dashboards, a release."""
-    from onesource.core.settings import get_settings
-    from onesource.refresh import run_refresh
+    from core.settings import get_settings
+    from refresh.sequence import run_refresh
 
     run_refresh(get_settings(), landing, incremental=False, run_expectations=False, note="tests: build_lake")
 

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 900,
-            module: str = "onesource.cli") -> subprocess.CompletedProcess:
+            module: str = "cli") -> subprocess.CompletedProcess:
     """``onesource ARGS`` (or another module's command line) in a new process, output captured as text."""
     return subprocess.run([sys.executable, "-m", module, *args], env=dict(env if env is not None else os.environ),
                           cwd=REPO, capture_output=True, text=True, timeout=timeout)
@@ -21,13 +21,13 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 9
 
 def popen_cli(*args: str, env: Mapping[str, str] | None = None, **kwargs) -> subprocess.Popen:
     """``onesource ARGS`` started in the background (a server, a concurrent writer)."""
-    return subprocess.Popen([sys.executable, "-m", "onesource.cli", *args],
+    return subprocess.Popen([sys.executable, "-m", "cli", *args],
                             env=dict(env if env is not None else os.environ), cwd=REPO, **kwargs)
 
 
 def simulate_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     """``onesource-simulate city ARGS``: the simulator's own command line."""
-    return run_cli("city", *args, env=env, module="onesource.simulator")
+    return run_cli("city", *args, env=env, module="simulator")
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2, what: str = "condition"):

@@ -1,4 +1,4 @@
-"""Nightly jobs: the lake's retention policy (onesource/core/maintenance.py), after the night's release, and the
+"""Nightly jobs: the lake's retention policy (core/maintenance.py), after the night's release, and the
 access log's witness (api/accesslog.py), which the next publish puts in the open data."""
 
 import dagster as dg
@@ -7,9 +7,9 @@ import dagster as dg
 @dg.op(description="Keep every release; expire the snapshots between releases older than "
                    "ONESOURCE_SNAPSHOT_KEEP_DAYS; delete the files only they used; merge small files.")
 def apply_retention_policy(context) -> None:
-    from onesource.core import lake
-    from onesource.core.maintenance import maintain
-    from onesource.core.settings import get_settings
+    from core import lake
+    from core.maintenance import maintain
+    from core.settings import get_settings
 
     settings = get_settings()
     con = lake.connect(settings)

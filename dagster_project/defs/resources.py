@@ -5,8 +5,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from core.settings import Settings, get_settings
 from ingestion.pipeline import Ingestor
-from onesource.core.settings import Settings, get_settings
 
 
 class Platform(dg.ConfigurableResource):

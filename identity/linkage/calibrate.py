@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
+from core.lake import LAKE_ALIAS as L
+from core.lake import table_exists
 from identity.linkage.spec import LinkageConfig
-from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.lake import table_exists
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from core.lake import table_exists
 from identity.linkage.spec import LinkageConfig, LinkSpec
-from onesource.core.lake import table_exists
 
 # whose word on each key counts most: the issuing system's record is the key's anchor, else the first of the
 # others in this order (a vendor registers its own number; a form typed by staff comes last)

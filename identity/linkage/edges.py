@@ -6,8 +6,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from core.lake import table_exists
 from identity.linkage.spec import LinkSpec
-from onesource.core.lake import table_exists
 
 
 def to_arrow(result) -> pa.Table:

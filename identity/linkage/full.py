@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from core.settings import Settings
 from identity.linkage.clustering import cluster
 from identity.linkage.conflicts import KeyConflict, vet_key_edges
 from identity.linkage.edges import (
@@ -20,7 +21,6 @@ from identity.linkage.edges import (
 )
 from identity.linkage.review import review_queue
 from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
-from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ import time
 import duckdb
 import pyarrow as pa
 
+from core.settings import Settings
 from identity.linkage.clustering import cluster
 from identity.linkage.conflicts import read_conflicts, vet_key_edges
 from identity.linkage.edges import (
@@ -28,7 +29,6 @@ from identity.linkage.full import (
 )
 from identity.linkage.review import review_queue
 from identity.linkage.spec import LinkageConfig, LinkageResult, LinkSpec
-from onesource.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

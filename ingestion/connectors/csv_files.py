@@ -7,9 +7,9 @@ import csv
 from collections import Counter
 from pathlib import Path
 
+from core.masking import mask_my_numbers
 from ingestion.connectors import FileRead, RawRow, header_mapping, iter_lines
 from ingestion.contracts import Table
-from onesource.core.masking import mask_my_numbers
 
 
 def _split(line: str, width: int) -> list[str]:

@@ -9,10 +9,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.settings import mask_dsn
 from ingestion.connectors import DeliveryError, FileRead, RawRow
 from ingestion.contracts import Contract, Table
 from ingestion.fields import parse_timestamptz
-from onesource.core.settings import mask_dsn
 
 
 @dataclass

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.masking import mask_my_numbers
 from ingestion.connectors import FileRead, RawRow, Unreadable, iter_lines
 from ingestion.contracts import Table
-from onesource.core.masking import mask_my_numbers
 
 _MISSING = object()
 

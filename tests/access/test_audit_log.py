@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import io
 
-from onesource.access import enforce
+from access import enforce
 
 FRESH = ('AUDIT: SESSION,30,1,READ,SELECT,,,"COPY (SELECT ""data_file_id"", ""path"", ""encryption_key"" FROM '
          '""ducklake"".""ducklake_data_file"" WHERE ""table_id"" = \'85\' AND ""begin_snapshot"" <= \'140\') TO '

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from onesource.access import enforce, policy
-from onesource.core import catalog_server, lake
-from onesource.core.settings import get_settings
+from access import enforce, policy
+from core import catalog_server, lake
+from core.settings import get_settings
 from tests.helpers import run_cli, wait_until
 
 NAME = "市川花子"  # a value the data team writes into the lake: never in the server's log

@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from onesource.access import enforce, policy
-from onesource.core import lake
-from onesource.core.settings import Settings
+from access import enforce, policy
+from core import lake
+from core.settings import Settings
 from tests.access import pgcluster
 
 pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
@@ -266,7 +266,7 @@ def test_a_product_reencrypted_after_a_revocation_leaves_kept_keys_nothing_to_op
 
 
 def test_the_api_serves_a_release_as_its_own_service_role(secured):
-    from api.lakeview import QUERIES, ReleaseWatcher
+    from api.served import QUERIES, ReleaseWatcher
 
     admin, settings, _counts, _passwords = secured
     password = enforce.issue_credentials(admin, "api_service")
@@ -351,7 +351,7 @@ def test_the_notebooks_run_as_their_roles(secured, tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
-    from onesource.core.settings import REPO_ROOT
+    from core.settings import REPO_ROOT
 
     admin, settings, _counts, passwords = secured
     monkeypatch.setenv("ONESOURCE_HOME", str(settings.home))

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from pydantic import SecretStr
 
-from onesource.access import enforce, policy
-from onesource.core import lake
-from onesource.core.settings import Settings
+from access import enforce, policy
+from core import lake
+from core.settings import Settings
 from tests.access import pgcluster
 from tests.access.test_enforcement import _as, _known_values, _tables
 from tests.conftest import EXAMPLES, build_lake

@@ -10,8 +10,8 @@ import os
 import pytest
 import yaml
 
+from access import classify, policy
 from ingestion.contracts import contracts
-from onesource.access import classify, policy
 from tests.helpers import run_cli
 
 RAW = yaml.safe_load(policy.POLICY_FILE.read_text(encoding="utf-8"))
@@ -19,8 +19,8 @@ RAW = yaml.safe_load(policy.POLICY_FILE.read_text(encoding="utf-8"))
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    from onesource.core.dbt import prepare_manifest
-    from onesource.core.settings import Settings
+    from core.dbt import prepare_manifest
+    from core.settings import Settings
 
     home = tmp_path_factory.mktemp("access") / "home"
     return prepare_manifest(Settings(home=home, keys_dir_override=home.parent / "keys"))

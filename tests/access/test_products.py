@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from onesource.access.pseudonym import pseudonym, zone_key
-from onesource.core import lake
+from access.pseudonym import pseudonym, zone_key
+from core import lake
 
 K = 5  # dbt_project.yml: analysis_k
 

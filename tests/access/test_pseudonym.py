@@ -1,5 +1,5 @@
 """The analysis zone's pseudonyms as DuckDB computes them (the macro dbt's models call) are exactly the HMAC
-that :func:`onesource.access.pseudonym.pseudonym` defines, for any key length and any text, and exist only
+that :func:`access.pseudonym.pseudonym` defines, for any key length and any text, and exist only
 on the connection they were registered on."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from onesource.access.pseudonym import pseudonym, register
+from access.pseudonym import pseudonym, register
 
 VALUES = ["P0000000001", "H12345", "市川　太郎", "", "x" * 300, None]
 

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from api.clients import issue_resident_credential, register_client
 from api.main import create_app
 from api.store import Store
-from onesource.core import lake
-from onesource.core.releases import latest_release
-from onesource.core.settings import get_settings
+from core import lake
+from core.releases import latest_release
+from core.settings import get_settings
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def published_city(built_city):
     from tests.conftest import platform_at
 
     with platform_at(built_city):
-        from onesource.cli.pipeline import publish
+        from cli.runs import publish
 
         publish(out=None)
     return built_city

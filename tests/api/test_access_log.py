@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from api.accesslog import LogWriter, append, new_entry, verify
 from api.store import Store
-from onesource.cli import app
+from cli import app
 
 KEY = b"k" * 32
 
@@ -246,8 +246,8 @@ def test_a_chain_rebuilt_with_the_key_is_named_against_the_witness(store):
 
 def test_checkpoint_witnesses_into_the_lake_and_verify_reads_it_or_the_published_file(tmp_path, monkeypatch):
     from api.accesslog import known_witnesses
-    from onesource.core.settings import get_settings
-    from onesource.core.witness import PUBLISHED_HEADER, published_rows
+    from core.settings import get_settings
+    from core.witness import PUBLISHED_HEADER, published_rows
 
     s = _cli_home(tmp_path, monkeypatch, 6)
     runner = CliRunner()

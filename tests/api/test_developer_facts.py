@@ -12,8 +12,8 @@ import pytest
 
 from api.catalog import load_catalog
 from api.clients import RegistrationError, register_client
-from onesource.core.ids import my_number_check_digit
-from onesource.core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
+from core.ids import my_number_check_digit
+from core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
 
 PURPOSES = [p.id for p in load_catalog().purposes]
 

@@ -8,7 +8,7 @@ import re
 import time
 
 from api.catalog import load_catalog
-from onesource.core import lake
+from core import lake
 
 
 def _lake_person(snapshot: int, person_id: str) -> dict:

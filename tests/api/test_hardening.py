@@ -13,8 +13,8 @@ import pytest
 
 from api.clients import RegistrationError, issue_resident_credential, register_client
 from api.ratelimit import RateLimiter
-from onesource.core.ids import make_my_number
-from onesource.core.masking import install_log_scrubbing, loggable, mask_my_numbers
+from core.ids import make_my_number
+from core.masking import install_log_scrubbing, loggable, mask_my_numbers
 
 NUMBER = make_my_number(31415926535)
 SPELLINGS = [NUMBER, f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:]}", f"{NUMBER[:4]}-{NUMBER[4:8]}-{NUMBER[8:]}",
@@ -34,7 +34,7 @@ def test_a_streamed_body_is_cut_off_at_the_limit():
     import asyncio
 
     from api.guard import Guard
-    from onesource.core.settings import Settings
+    from core.settings import Settings
 
     reached, read, sent = [], [0], []
 

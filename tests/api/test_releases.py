@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from onesource.core import lake
-from onesource.core.releases import latest_release, mark_release
+from core import lake
+from core.releases import latest_release, mark_release
 from tests.api.conftest import running_api
 from tests.conftest import EXAMPLES, build_lake, platform_at
 from tests.helpers import wait_until

@@ -140,8 +140,8 @@ def test_build_fails_naming_the_asset_and_the_delivery(tmp_path):
 def test_lake_maintenance_job_keeps_every_release(built_city):
     """The nightly retention job runs on a built lake (merging its files changes no row): every release and the
     marts stay as they were."""
-    from onesource.core import lake
-    from onesource.core.releases import mart_checksums
+    from core import lake
+    from core.releases import mart_checksums
     from tests.conftest import platform_at
 
     with platform_at(built_city):

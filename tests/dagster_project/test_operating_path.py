@@ -14,9 +14,9 @@ import urllib.request
 import dagster as dg
 import pytest
 
+from core.settings import get_settings
 from dagster_project import ui as ui_module
 from dagster_project.definitions import build_definitions
-from onesource.core.settings import get_settings
 from tests.conftest import EXAMPLES
 from tests.dagster_project.test_ui import _free_port, _screenshot
 from tests.helpers import popen_cli, run_cli, wait_until

@@ -8,8 +8,8 @@ import sys
 
 import dagster as dg
 
+from core.settings import Settings
 from dagster_project import ui
-from onesource.core.settings import Settings
 from tests.conftest import REPO
 
 

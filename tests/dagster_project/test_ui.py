@@ -18,8 +18,8 @@ import urllib.request
 import dagster as dg
 import pytest
 
+from core.settings import REPO_ROOT, Settings
 from dagster_project import ui
-from onesource.core.settings import REPO_ROOT, Settings
 from tests.conftest import EXAMPLES
 from tests.helpers import popen_cli, wait_until
 
@@ -178,7 +178,7 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    from onesource.core import lake
+    from core import lake
 
     con = lake.connect(settings, read_only=True)
     loaded = {r[0] for r in con.execute("select delivery from lake.ops.deliveries where system = 'juki' "

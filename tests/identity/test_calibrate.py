@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from core import lake
+from identity.link import ensure_tables
 from identity.linkage import LinkageConfig
 from identity.linkage.calibrate import fit_band, on_labels, read_labels
-from identity.run import ensure_tables
-from onesource.core import lake
 from tests.conftest import platform_at
 
 

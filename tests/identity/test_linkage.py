@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
+from core import lake
+from core.settings import get_settings
+from identity.link import import_decisions, link_all
 from identity.linkage import BUSINESS, PERSON, LinkageConfig, cluster
 from identity.quality import pairwise
-from identity.run import import_decisions, link_all
-from onesource.core import lake
-from onesource.core.settings import get_settings
 from tests.conftest import build_lake, platform_at
 from tests.helpers import run_cli
 
@@ -207,7 +207,7 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
     refreshed = {m: sorted(map(repr, con.execute(f"select * exclude (delivered_on) from lake.staging.{m}").fetchall()))
                  for m in incremental}
     con.close()
-    from onesource.core.dbt import run_dbt
+    from core.dbt import run_dbt
 
     assert run_dbt(["run", "--full-refresh", "--select", *incremental]).success
     con = lake.connect()
@@ -219,8 +219,8 @@ def test_ids_stay_stable_across_a_daily_delta(city, tmp_path, monkeypatch):
 def test_incremental_linkage_of_the_later_deliveries(city, tmp_path, monkeypatch):
     """A daily refresh links only new and changed records onto the known clusters with the last full model:
     known ids stay, quality stays that of a full relink, and it scores a fraction of the pairs."""
-    from onesource.core.dbt import run_dbt
-    from tests.test_time_travel import _first_days
+    from core.dbt import run_dbt
+    from tests.refresh.test_time_travel import _first_days
 
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.towns import load_towns
 from identity.normalize import (
     company,
     fold_itaiji,
@@ -15,7 +16,6 @@ from identity.normalize import (
     phone_key,
     split_name,
 )
-from onesource.core.towns import load_towns
 
 
 @pytest.mark.parametrize(("variant", "standard"), [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core import lake
+from core.dbt import run_dbt
 from ingestion.pipeline import ingest
-from onesource.core import lake
-from onesource.core.dbt import run_dbt
 
 STAGING = ["stg_juki__residents", "stg_zei__assessments", "stg_kokuho__enrolments", "stg_kosodate__applications",
            "stg_houjin__corporations", "stg_keiyaku__vendors", "stg_keiyaku__bids", "stg_keiyaku__contracts",

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from core.ids import make_atena, make_my_number
 from ingestion import fields
 from ingestion.contracts import contracts
 from ingestion.tokens import Tokenizer
-from onesource.core.ids import make_atena, make_my_number
 
 
 def _col(table: str, name: str):

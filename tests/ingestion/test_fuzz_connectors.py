@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.ids import atena_check_digit
 from ingestion.batch import Batch
 from ingestion.connectors import DeliveryError, database, reader_for
 from ingestion.contracts import contracts
 from ingestion.tokens import Tokenizer
-from onesource.core.ids import atena_check_digit
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])
@@ -232,8 +232,8 @@ def test_a_broken_delivery_is_accounted_for_and_loads_once_fixed(tmp_path):
     loads every record, and none of the junk is left."""
     import os
 
-    from onesource.core import lake
-    from onesource.core.settings import Settings
+    from core import lake
+    from core.settings import Settings
     from tests.fixtures import handmade
     from tests.helpers import run_cli
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from core import lake
 from ingestion.pipeline import ingest
-from onesource.core import lake
 from tests.fixtures import handmade
 
 
@@ -86,7 +86,7 @@ def _ingest_processes(env: dict, landing: Path, n: int = 2) -> list:
 
 
 def _loaded_twice(home: Path, keys: Path) -> tuple[int, int]:
-    from onesource.core.settings import Settings
+    from core.settings import Settings
 
     con = lake.connect(Settings(home=home, keys_dir_override=keys), read_only=True)
     try:
@@ -120,7 +120,7 @@ def test_two_ingest_runs_at_once_on_postgres_claim_each_delivery(tmp_path, zone,
         assert code in (0, 1) and "Traceback" not in err, err[-2000:]
     from pydantic import SecretStr
 
-    from onesource.core.settings import Settings
+    from core.settings import Settings
 
     con = lake.connect(Settings(home=tmp_path / "pg", keys_dir_override=tmp_path / "keys",
                                 catalog_dsn=SecretStr(pg_database), encrypt_data=False), read_only=True)

@@ -12,13 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core import lake
+from core.ids import make_my_number, my_number_valid
+from core.masking import mask_my_numbers
+from core.settings import get_settings
 from ingestion.contracts import contracts
 from ingestion.pipeline import ingest
 from ingestion.tokens import Tokenizer, load_key
-from onesource.core import lake
-from onesource.core.ids import make_my_number, my_number_valid
-from onesource.core.masking import mask_my_numbers
-from onesource.core.settings import get_settings
 from tests.conftest import REPO
 from tests.fixtures import handmade
 from tests.helpers import run_cli

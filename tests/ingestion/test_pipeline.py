@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from core import lake
+from core.faults import ENV as FAULT_ENV
 from ingestion.pipeline import ingest
-from onesource.core import lake
-from onesource.core.faults import ENV as FAULT_ENV
 from tests.conftest import EXAMPLES
 from tests.fixtures import handmade
 from tests.helpers import run_cli
@@ -216,7 +216,7 @@ def test_load_killed_half_way_leaves_nothing_and_rerun_equals_uninterrupted(tmp_
 
 
 def _connect(home: Path, keys: Path):
-    from onesource.core.settings import Settings
+    from core.settings import Settings
 
     return lake.connect(Settings(home=home, keys_dir_override=keys))
 

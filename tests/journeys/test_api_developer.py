@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from api.catalog import load_catalog
-from onesource.core.towns import load_towns
+from core.towns import load_towns
 from tests.journeys.conftest import CHROMIUM_ARGS, REPO, artifact, chromium, free_port
 
 GUIDE = REPO / "docs" / "api.md"

@@ -55,8 +55,8 @@ def _commands(group: typer.Typer, path: tuple[str, ...] = ()) -> list[tuple[str,
 
 @pytest.mark.parametrize("program", ["onesource", "onesource-simulate"])
 def test_help_is_clean_on_every_command(program: str):
-    from onesource.cli import app
-    from onesource.simulator.cli import app as simulator_app
+    from cli import app
+    from simulator.cli import app as simulator_app
 
     for path in _commands(app if program == "onesource" else simulator_app):
         res = subprocess.run([str(BIN / program), *path, "--help"], capture_output=True, text=True, cwd=REPO,

@@ -8,9 +8,9 @@ from collections import defaultdict
 
 import pytest
 
-from onesource.core import lake
-from onesource.core.dbt import run_dbt
-from onesource.core.settings import get_settings
+from core import lake
+from core.dbt import run_dbt
+from core.settings import get_settings
 
 RATES = ("one_stop_rate", "once_only_rate", "online_share", "after_hours_online_share", "median_lead_time_hours",
          "visits_per_case")

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from onesource.core import lake
+from core import lake
 
 CLAIM = "児童手当認定請求"
 

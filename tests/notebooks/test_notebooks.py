@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from onesource.core.settings import REPO_ROOT
+from core.settings import REPO_ROOT
 
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
@@ -31,7 +31,7 @@ def test_notebook_reads_only_what_its_role_is_granted(path):
     nothing that role is not granted."""
     import re
 
-    from onesource.access.policy import load
+    from access.policy import load
 
     nb = nbformat.read(path, as_version=4)
     role = load().role(nb.metadata.get("onesource", {}).get("role", "analyst"))

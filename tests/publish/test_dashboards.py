@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from onesource.core import lake
-from onesource.core.settings import REPO_ROOT
+from core import lake
+from core.settings import REPO_ROOT
 from publish.dashboards import PAGES, build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

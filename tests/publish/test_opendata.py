@@ -12,7 +12,7 @@ import random
 import numpy as np
 import pytest
 
-from onesource.core import lake
+from core import lake
 from publish.opendata import (
     Area,
     Table,

@@ -3,8 +3,8 @@ the simulator's data folder, band by band."""
 
 from __future__ import annotations
 
-from onesource.simulator.config import SimConfig
-from onesource.simulator.world import World, age_structure
+from simulator.config import SimConfig
+from simulator.world import World, age_structure
 
 
 def test_published_structure_is_complete():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from onesource.simulator import SimConfig, SimulationError, simulate
+from simulator import SimConfig, SimulationError, simulate
 from tests.helpers import simulate_cli
 
 

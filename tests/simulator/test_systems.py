@@ -14,13 +14,13 @@ import openpyxl
 import psycopg
 import pytest
 
-from onesource.core.era import EraDateError, parse_era7
-from onesource.core.ids import atena_valid, houjin_valid, my_number_valid
-from onesource.core.towns import load_towns
-from onesource.simulator import SimConfig, simulate
-from onesource.simulator.systems.juki import COLUMNS as JUKI_COLUMNS
-from onesource.simulator.systems.kosodate import COLUMNS as KOSODATE_COLUMNS
-from onesource.simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
+from core.era import EraDateError, parse_era7
+from core.ids import atena_valid, houjin_valid, my_number_valid
+from core.towns import load_towns
+from simulator import SimConfig, simulate
+from simulator.systems.juki import COLUMNS as JUKI_COLUMNS
+from simulator.systems.kosodate import COLUMNS as KOSODATE_COLUMNS
+from simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
 from tests.conftest import SHARED
 from tests.simulator.landing import files, manifest_lines, rel
 

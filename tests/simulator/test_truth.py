@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 
 import openpyxl
 
-from onesource.simulator import SimConfig, simulate
+from simulator import SimConfig, simulate
 from tests.simulator.landing import files
 
 

@@ -2,7 +2,7 @@
 
 One ``@dbt_assets`` per dbt stage of the refresh sequence (staging before the linkage, marts after it),
 selected by the stage's own selection. dbt runs in the run's process through the same function as
-``onesource refresh`` (``onesource.refresh.dbt_build``): no dbt subprocess, no second start-up; its results
+``onesource refresh`` (``refresh.sequence.dbt_build``): no dbt subprocess, no second start-up; its results
 become materializations and asset checks (dbt tests) as dagster-dbt would report them.
 """
 
@@ -17,11 +17,11 @@ from dagster_dbt.asset_utils import (
     get_subset_selection_for_context,
 )
 
+from core.settings import Settings
 from dagster_project.defs.dbt.project import project
 from dagster_project.defs.identity.assets import identity_key
 from dagster_project.defs.resources import OWNER, Platform
-from onesource import refresh
-from onesource.core.settings import Settings
+from refresh import sequence
 
 
 class OneSourceTranslator(DagsterDbtTranslator):
@@ -87,7 +87,7 @@ def _events(context: dg.AssetExecutionContext, result: Any) -> Iterator[dg.Mater
                     metadata={**meta, "status": status, "failures": int(r.failures or 0)})
 
 
-def _stage_assets(settings: Settings, stage: refresh.Stage) -> dg.AssetsDefinition:
+def _stage_assets(settings: Settings, stage: sequence.Stage) -> dg.AssetsDefinition:
     proj = project(settings)
 
     @dbt_assets(manifest=proj.manifest_path, project=proj, select=stage.dbt_select, name=f"dbt_{stage.name}",
@@ -100,8 +100,8 @@ def _stage_assets(settings: Settings, stage: refresh.Stage) -> dg.AssetsDefiniti
         if indirect:
             selection = [*selection, "--indirect-selection", indirect]
         try:
-            result = refresh.dbt_build(platform.settings(), stage, selection=selection, check=False)
-        except refresh.RefreshFailed as exc:
+            result = sequence.dbt_build(platform.settings(), stage, selection=selection, check=False)
+        except sequence.RefreshFailed as exc:
             raise dg.Failure(description=str(exc)) from None
         yield from _events(context, result)
         if not result.success:
@@ -113,4 +113,4 @@ def _stage_assets(settings: Settings, stage: refresh.Stage) -> dg.AssetsDefiniti
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    return [_stage_assets(settings, stage) for stage in refresh.DBT_STAGES]
+    return [_stage_assets(settings, stage) for stage in sequence.DBT_STAGES]

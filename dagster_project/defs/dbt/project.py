@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dagster_dbt import DbtProject
 
-from onesource.core.dbt import DBT_DIR, prepare_manifest
-from onesource.core.settings import Settings
+from core.dbt import DBT_DIR, prepare_manifest
+from core.settings import Settings
 
 
 def project(settings: Settings) -> DbtProject:

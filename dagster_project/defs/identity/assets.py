@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.defs.resources import OWNER, Platform
-from onesource import refresh
+from refresh import sequence
 
 ENTITIES = ("person", "business")
 
@@ -35,9 +35,9 @@ def build_assets() -> list[dg.AssetsDefinition]:
                                        "(a borrowed key): not merged on the key, queued for review, flagged.")
               for e in ENTITIES]
 
-    @dg.multi_asset(specs=specs, name="link", description=f"{refresh.LINKAGE.description} (名寄せ)")
+    @dg.multi_asset(specs=specs, name="link", description=f"{sequence.LINKAGE.description} (名寄せ)")
     def link(context: dg.AssetExecutionContext, config: LinkConfig, platform: Platform):
-        results = refresh.link(platform.settings(), incremental=config.incremental)
+        results = sequence.link(platform.settings(), incremental=config.incremental)
         for entity, (run_id, r) in results.items():
             yield dg.MaterializeResult(asset_key=identity_key(entity, "membership"), metadata={
                 "run_id": run_id, "records": r.records, "clusters": r.clusters, "scored_pairs": r.scored_pairs,

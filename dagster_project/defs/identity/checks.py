@@ -2,9 +2,9 @@
 
 import dagster as dg
 
+from core import lake
 from dagster_project.defs.identity.assets import ENTITIES, identity_key
 from dagster_project.defs.resources import Platform
-from onesource.core import lake
 
 
 def _quality(entity: str) -> dg.AssetChecksDefinition:

@@ -11,12 +11,12 @@ contract database has no days and is read by watermark.
 
 import dagster as dg
 
+from core import lake
+from core.settings import Settings
 from dagster_project.defs.ingestion import checks
 from dagster_project.defs.resources import OWNER, Platform
 from ingestion.contracts import Contract, Table, contracts
-from onesource import refresh
-from onesource.core import lake
-from onesource.core.settings import Settings
+from refresh import sequence
 
 DELIVERIES = dg.DynamicPartitionsDefinition(name="deliveries")
 
@@ -60,7 +60,7 @@ def _compute(contract: Contract):
             context.has_partition_key else []
         settings = platform.settings()
         loader = platform.ingestor()
-        results = refresh.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
+        results = sequence.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
         for r in results:  # reported, not failed: the lake keeps what was loaded until an operator reloads
             if r.status == "changed":
                 context.log.warning(r.error)
@@ -89,7 +89,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             check_specs=checks.specs(contract, bronze_key),
             partitions_def=DELIVERIES if partitioned(contract) else None,
             backfill_policy=dg.BackfillPolicy.single_run() if partitioned(contract) else None,
-            description=f"Load {contract.system} deliveries into bronze ({refresh.INGEST.description})",
+            description=f"Load {contract.system} deliveries into bronze ({sequence.INGEST.description})",
         )(_compute(contract)))
     out.append(field_issues_asset([bronze_key(t) for c in contracts().values() for t in c.tables]))
     return out

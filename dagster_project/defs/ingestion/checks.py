@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import dagster as dg
 import duckdb
 
+from core.lake import LAKE_ALIAS as L
 from ingestion.contracts import Contract, Table
-from onesource.core.lake import LAKE_ALIAS as L
 
 DESCRIPTIONS = {
     "reconciliation": "Every row read is loaded or quarantined, and bronze holds what the ledger says.",

@@ -16,12 +16,12 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from core import lake
+from core.lake import LAKE_ALIAS as L
+from core.settings import Settings, get_settings
 from dagster_project.defs.ingestion.assets import DELIVERIES, bronze_key, delivery_key, partitioned
 from dagster_project.defs.jobs import DAILY
 from ingestion.contracts import contracts
-from onesource.core import lake
-from onesource.core.lake import LAKE_ALIAS as L
-from onesource.core.settings import Settings, get_settings
 
 SYSTEMS_TAG = "onesource/systems"  # the systems whose deliveries a run loads
 WAITING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]

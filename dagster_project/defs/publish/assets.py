@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.defs.resources import OWNER, Platform
-from onesource import refresh
+from refresh import sequence
 
 MARTS = [["marts", "opendata", "population_by_chome_age_sex"], ["marts", "opendata", "households_by_chome"],
          ["marts", "opendata", "businesses_by_town_industry"]]
@@ -22,13 +22,13 @@ def _paths(files: dict) -> dict:
 @dg.asset(key=["opendata", "city", "files"], group_name="opendata", owners=[OWNER], deps=MARTS, kinds={"csv"},
           description="自治体標準オープンデータセット files (suppressed) and their DCAT-AP catalog.")
 def opendata_files(platform: Platform) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=_paths(refresh.publish_opendata(platform.settings())))
+    return dg.MaterializeResult(metadata=_paths(sequence.publish_opendata(platform.settings())))
 
 
 @dg.asset(key=["dashboards", "city", "pages"], group_name="dashboards", owners=[OWNER], deps=DASHBOARD_MARTS,
           kinds={"html"}, description="Dashboards: DX KPIs, population, once-only.")
 def dashboard_pages(platform: Platform) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=_paths(refresh.publish_dashboards(platform.settings())))
+    return dg.MaterializeResult(metadata=_paths(sequence.publish_dashboards(platform.settings())))
 
 
 RELEASE_KEY = dg.AssetKey(["serving", "api", "release"])
@@ -41,7 +41,7 @@ def _release(products: list[dg.AssetKey]) -> dg.AssetsDefinition:
                           "consented-data API serves the newest release, so a refresh in progress is never half "
                           "visible.")
     def api_release(context: dg.AssetExecutionContext, platform: Platform) -> dg.MaterializeResult:
-        rel = refresh.release(platform.settings(), f"dagster run {context.run_id}")
+        rel = sequence.release(platform.settings(), f"dagster run {context.run_id}")
         return dg.MaterializeResult(metadata={"release_id": rel.release_id, "snapshot_id": rel.snapshot_id})
 
     return api_release

@@ -1,3 +1,0 @@
-from onesource.cli import run
-
-run()

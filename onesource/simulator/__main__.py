@@ -1,3 +1,0 @@
-from onesource.simulator.cli import app
-
-app()
