@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed
 .PHONY: setup demo test test-fast lint lock bench clean browser
 
 # the platform, then the simulated city (a test and demo tool of its own, outside the platform's wheel)
-$(STAMP): requirements.lock pyproject.toml simulator/pyproject.toml
+$(STAMP): requirements.lock pyproject.toml simulator/pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e simulator
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e simulator  # after: an old venv's
+	#   platform (which held onesource-simulate) is uninstalled first, with its scripts
 	$(BIN)/onesource setup
 	touch $(STAMP)
 
