@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core import faults, lake, progress
+from core.environment import scoped_environ
 from core.settings import REPO_ROOT, Settings, get_settings
 
 DBT_DIR = REPO_ROOT / "dbt"
@@ -99,12 +99,10 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
     if settings.encrypted:  # the catalog remembers the encrypted mode from its first attach: make it ours
         _attach_once(settings)
     env = dbt_env(settings)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     hooks = [_progress_callback(label or " ".join(args[:1]))]
     if faults.armed(settings):
         hooks.append(_fault_callback(settings))
-    try:
+    with scoped_environ(env):
         if not reuse_manifest:
             parse = list(args[:1]) == ["parse"]
             mtime = _project_mtime() if parse else 0.0
@@ -121,12 +119,6 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
             n = len(getattr(result.result, "results", None) or [])
             progress.report(f"dbt {label or args[0]}", "done", n, n)
         return result
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @dataclass(frozen=True)

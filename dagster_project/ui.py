@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from core.environment import scoped_environ
 from core.settings import Settings, get_settings
 
 LOCATION = "dagster_project.definitions"
@@ -66,16 +67,8 @@ def open_instance(settings: Settings | None = None) -> Iterator[dg.DagsterInstan
     settings = settings or get_settings()
     home = ensure_instance(settings)
     extra = storage_env(settings)
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)  # only while the storage reads its configuration
-    try:
+    with scoped_environ(extra):  # only while the storage reads its configuration
         instance = dg.DagsterInstance.from_config(str(home))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     with instance:
         yield instance
 
