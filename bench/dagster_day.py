@@ -36,7 +36,10 @@ def tick(cursor_file: Path) -> None:
     with _instance() as instance:
         queued = []  # as the daemon queues a sensor's runs before it evaluates the next sensor
         for sensor in sorted(defs.sensors, key=lambda s: s.name == "refresh_after_loads"):
-            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursors.get(sensor.name)) as ctx:
+            # with the instance's ref, as the daemon evaluates a sensor: a run request for a delivery day the same
+            # tick adds as a partition resolves against the instance's partitions plus the tick's new ones
+            with dg.build_sensor_context(instance=instance, instance_ref=instance.get_ref(), definitions=defs,
+                                         cursor=cursors.get(sensor.name)) as ctx:
                 result = sensor.evaluate_tick(ctx)
             if result.cursor is not None:
                 cursors[sensor.name] = result.cursor
