@@ -1,8 +1,10 @@
-"""Shared fixtures: a small simulated city, generated in the test (nothing generated is committed)."""
+"""Shared fixtures: a small simulated city, generated in the test (nothing generated is committed), built once
+per session; a platform home of one test's own; a PostgreSQL database. The helpers tests call are in
+``tests/support/``; a test takes these fixtures by name and never imports this module (tests/api/ and
+tests/workbench/ still import build_lake, platform_at and EXAMPLES from here, until their rewrite)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -15,11 +17,10 @@ import pytest
 
 from simulator import SimConfig, simulate
 from simulator.config import NoiseRates
+from tests.support import pgcluster
+from tests.support.lakes import build_lake, platform_at
+from tests.support.paths import EXAMPLES  # noqa: F401 - tests/api imports it from here, until its rewrite
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"  # the shared spec: only its conformance check reads it
-# a landing zone of every system written by someone else's generator, with truth and a manifest of its faults
-EXAMPLES = REPO / "tests" / "fixtures" / "examples"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # re-sends (3% per delivery) and borrowed keys (0.5-1% of the forms that carry one) are rare: the small city has
@@ -58,13 +59,7 @@ def _browser_missing() -> str | None:
     return "headless Chromium is not installed (apt-get install chromium; make test installs it)"
 
 
-def _pgaudit_missing() -> str | None:
-    from tests.access.pgcluster import missing
-
-    return missing()
-
-
-NEEDS = {"postgres": _postgres_down, "browser": _browser_missing, "pgaudit": _pgaudit_missing}
+NEEDS = {"postgres": _postgres_down, "browser": _browser_missing, "pgaudit": pgcluster.missing}
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -120,29 +115,10 @@ def home(tmp_path, monkeypatch) -> Path:
     return h
 
 
-def build_lake(landing: Path) -> None:
-    """Ingest a landing zone and build the whole one source through the refresh sequence: staging, linkage,
-    marts, open data, dashboards, a release."""
-    from core.settings import get_settings
-    from refresh.sequence import run_refresh
-
-    run_refresh(get_settings(), landing, incremental=False, run_expectations=False, note="tests: build_lake")
-
-
-@contextlib.contextmanager
-def platform_at(root: Path):
-    """Settings pointing at ``root/home`` (keys in ``root/keys``, embedded catalog) for a block of code."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONESOURCE_HOME", str(root / "home"))
-        mp.setenv("ONESOURCE_KEYS_DIR", str(root / "keys"))
-        mp.delenv("ONESOURCE_CATALOG_DSN", raising=False)
-        mp.setenv("ONESOURCE_CATALOG", "sqlite")
-        yield root
-
-
 @pytest.fixture(scope="session")
-def built_city(city, tmp_path_factory):
-    """The small city ingested, linked and built into marts, in its own home (shared read-mostly)."""
+def built_city(city, tmp_path_factory) -> Path:
+    """The small city ingested, linked and built into marts, in its own home, once per session: every module that
+    reads the built city takes this one (read-mostly; a test that changes the lake builds its own)."""
     with platform_at(tmp_path_factory.mktemp("built")) as root:
         build_lake(city.landing)
     return root

@@ -18,7 +18,9 @@ from pydantic import SecretStr
 from access import enforce, policy
 from core import catalog_server, lake
 from core.settings import get_settings
-from tests.helpers import run_cli, wait_until
+from tests.support.commands import run_cli
+from tests.support.roles import assert_cannot_switch_off
+from tests.support.waiting import wait_until
 
 NAME = "市川花子"  # a value the data team writes into the lake: never in the server's log
 TYPED = "123456789018"  # a 12-digit number passing the 個人番号 check digit, typed by a role into a query
@@ -86,15 +88,7 @@ def test_a_role_sees_its_products_only_and_its_reads_are_logged(platform, monkey
     # the role cannot switch its statement log off, for the session or for itself
     with psycopg.connect(dsn) as pg:
         assert pg.execute("show log_statement").fetchone()[0] == "all"
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            pg.execute("set log_statement = 'none'")
-        pg.rollback()
-        pg.execute("set default_transaction_read_only = off")  # the role may lift that; not its log
-        pg.commit()
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            pg.execute("alter role hoiku set log_statement = 'none'")
-        pg.rollback()
-        assert pg.execute("show log_statement").fetchone()[0] == "all"
+        assert_cannot_switch_off(pg, "hoiku", "log_statement", "all")
     monkeypatch.delenv("PGPASSWORD")  # libpq prefers it to the data team's passfile
 
     def reads() -> list:

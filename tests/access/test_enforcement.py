@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import glob
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import duckdb
 import psycopg
@@ -19,29 +18,21 @@ from pydantic import SecretStr
 from access import enforce, policy
 from core import lake
 from core.settings import Settings
-from tests.access import pgcluster
+from tests.support import pgcluster
+from tests.support.commands import run_cli
+from tests.support.lakes import build_lake, platform_at
+from tests.support.roles import assert_cannot_switch_off, dsn_as, known_values, lake_tables
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
-
-
-def _as(dsn: str, role: str, password: str) -> str:
-    p = urlsplit(dsn)
-    return urlunsplit(p._replace(netloc=f"{role}:{password}@{p.hostname}:{p.port}"))
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory, city):
     """The small simulated city built on the cluster's catalog, ENCRYPTED, with the policy applied."""
-    if pgcluster.missing():
-        pytest.skip(pgcluster.missing())
     root = tmp_path_factory.mktemp("secured")
     with pgcluster.cluster() as admin:
-        with pytest.MonkeyPatch.context() as mp:
-            for k, v in {"ONESOURCE_HOME": root / "home", "ONESOURCE_KEYS_DIR": root / "keys",
-                         "ONESOURCE_CATALOG_DSN": admin}.items():
-                mp.setenv(k, str(v))
-            from tests.conftest import build_lake
-
+        with platform_at(root, catalog_dsn=admin):
             build_lake(city.landing)
         settings = Settings(home=root / "home", keys_dir_override=root / "keys", catalog_dsn=admin)
         assert settings.encrypted
@@ -58,16 +49,9 @@ def _attach(settings: Settings, dsn: str) -> duckdb.DuckDBPyConnection:
     return lake.connect(settings.model_copy(update={"catalog_dsn": SecretStr(dsn)}), read_only=True)
 
 
-def _tables(con) -> set[str]:
-    return {f"{s}.{t}" for s, t in con.execute("select schema_name, table_name from duckdb_tables() "
-                                               "where database_name = 'lake'").fetchall()}
-
-
 def _audited(admin: str, role: str, since, table: str) -> list:
     """The audit of ``role`` once it shows ``table`` read: the server's log collector writes its file a
     moment after the statement ran."""
-    from tests.helpers import wait_until
-
     try:
         wait_until(lambda: any(r.table == table for r in enforce.audit(admin, role=role, since=since)), 120, 1.0,
                    f"the audit showing {role} reading {table}")
@@ -103,20 +87,13 @@ def _audit_log_diagnosis(admin: str, role: str) -> str:
            f"samples={samples}"
 
 
-def _known_values(admin_con) -> set[str]:
-    return {v for (v,) in admin_con.execute(
-        "select name from lake.marts.dim_person where name is not null union "
-        "select name_kana from lake.marts.dim_person where name_kana is not null union "
-        "select unnest(atena_bangos) from lake.marts.dim_person").fetchall() if v and len(v) >= 4}
-
-
 def test_each_role_sees_only_its_products(secured):
     admin, settings, counts, passwords = secured
     assert counts["hoiku"] == 3 and counts["analyst"] == 3
-    hoiku = _attach(settings, _as(admin, "hoiku", passwords["hoiku"]))
+    hoiku = _attach(settings, dsn_as(admin, "hoiku", passwords["hoiku"]))
     try:
-        assert _tables(hoiku) == {"product_hoiku.applications", "product_hoiku.applicant_households",
-                                  "product_hoiku.waiting_list"}
+        assert lake_tables(hoiku) == {"product_hoiku.applications", "product_hoiku.applicant_households",
+                                      "product_hoiku.waiting_list"}
         assert hoiku.execute("select count(*) from lake.product_hoiku.applications").fetchone()[0] > 0
         for other in ("staging.stg_juki__residents", "bronze.juki__jumin", "identity.person_membership",
                       "marts.dim_person", "product_kokuho.enrolees", "analysis.persons"):
@@ -124,9 +101,9 @@ def test_each_role_sees_only_its_products(secured):
                 hoiku.execute(f"select * from lake.{other}")
     finally:
         hoiku.close()
-    analyst = _attach(settings, _as(admin, "analyst", passwords["analyst"]))
+    analyst = _attach(settings, dsn_as(admin, "analyst", passwords["analyst"]))
     try:
-        assert _tables(analyst) == {"analysis.persons", "analysis.households", "marts.mart_dx_kpi_monthly"}
+        assert lake_tables(analyst) == {"analysis.persons", "analysis.households", "marts.mart_dx_kpi_monthly"}
     finally:
         analyst.close()
 
@@ -134,17 +111,17 @@ def test_each_role_sees_only_its_products(secured):
 def test_roles_authenticate_and_a_role_without_credentials_cannot_log_in(secured):
     admin, _settings, _counts, passwords = secured
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(_as(admin, "hoiku", "not-the-password")).close()
+        psycopg.connect(dsn_as(admin, "hoiku", "not-the-password")).close()
     with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(_as(admin, "kokuho", "anything")).close()  # no credentials issued: no login
-    psycopg.connect(_as(admin, "hoiku", passwords["hoiku"])).close()
+        psycopg.connect(dsn_as(admin, "kokuho", "anything")).close()  # no credentials issued: no login
+    psycopg.connect(dsn_as(admin, "hoiku", passwords["hoiku"])).close()
 
 
 def test_no_catalog_row_and_no_data_file_holds_a_name(secured):
     admin, settings, _counts, passwords = secured
     con = lake.connect(settings, read_only=True)
     try:
-        known = _known_values(con)
+        known = known_values(con)
     finally:
         con.close()
     assert len(known) > 20
@@ -160,7 +137,7 @@ def test_no_catalog_row_and_no_data_file_holds_a_name(secured):
     # every catalog row the role can select, statistics (min/max) included: the analysts see no name at all,
     # 保育課 none but those of its own products
     for role, allowed in (("analyst", set()), ("hoiku", own)):
-        with psycopg.connect(_as(admin, role, passwords[role])) as pg:
+        with psycopg.connect(dsn_as(admin, role, passwords[role])) as pg:
             tables = [t for (t,) in pg.execute("select table_name from information_schema.tables "
                                                "where table_schema = 'ducklake'")]
             seen = []
@@ -200,10 +177,10 @@ def test_a_revoked_grant_holds_from_the_next_attach(secured):
     narrowed = policy.parse(doc)
     try:
         enforce.apply(admin, narrowed)
-        con = _attach(settings, _as(admin, "hoiku", passwords["hoiku"]))
+        con = _attach(settings, dsn_as(admin, "hoiku", passwords["hoiku"]))
         try:
-            assert "product_hoiku.applicant_households" not in _tables(con)
-            assert "product_hoiku.applications" in _tables(con)
+            assert "product_hoiku.applicant_households" not in lake_tables(con)
+            assert "product_hoiku.applications" in lake_tables(con)
         finally:
             con.close()
     finally:
@@ -220,12 +197,10 @@ def _file_keys(admin: str) -> dict[str, str]:
 def test_a_product_reencrypted_after_a_revocation_leaves_kept_keys_nothing_to_open(secured):
     import os
 
-    from tests.helpers import run_cli
-
     admin, settings, _counts, passwords = secured
     product, neighbour = "product_hoiku.applications", "product_hoiku.waiting_list"
     # what 保育課 could keep while it was granted: every key and file name of the product it could select
-    with psycopg.connect(_as(admin, "hoiku", passwords["hoiku"])) as pg:
+    with psycopg.connect(dsn_as(admin, "hoiku", passwords["hoiku"])) as pg:
         kept = dict(pg.execute("select f.path, f.encryption_key from ducklake.ducklake_data_file f join "
                                "ducklake.ducklake_table t using (table_id) where t.table_name = 'applications'"
                                ).fetchall())
@@ -270,13 +245,13 @@ def test_the_api_serves_a_release_as_its_own_service_role(secured):
 
     admin, settings, _counts, _passwords = secured
     password = enforce.issue_credentials(admin, "api_service")
-    as_api = settings.model_copy(update={"api_catalog_dsn": SecretStr(_as(admin, "api_service", password))})
+    as_api = settings.model_copy(update={"api_catalog_dsn": SecretStr(dsn_as(admin, "api_service", password))})
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     watcher = ReleaseWatcher(as_api)
     try:
         assert watcher.refresh()
         assert watcher.current.persons.count > 0
-        assert _tables(watcher._con) == {"ops.releases"} | {f"marts.{t}" for t in QUERIES}
+        assert lake_tables(watcher._con) == {"ops.releases"} | {f"marts.{t}" for t in QUERIES}
         with pytest.raises(duckdb.CatalogException, match="does not exist"):
             watcher._con.execute("select * from lake.staging.stg_juki__residents")
     finally:
@@ -289,7 +264,7 @@ def test_the_api_serves_a_release_as_its_own_service_role(secured):
 def test_the_audit_shows_what_a_role_read_and_the_role_cannot_switch_it_off(secured):
     admin, settings, _counts, passwords = secured
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    con = _attach(settings, _as(admin, "analyst", passwords["analyst"]))
+    con = _attach(settings, dsn_as(admin, "analyst", passwords["analyst"]))
     try:
         assert con.execute("select count(*) from lake.analysis.persons").fetchone()[0] > 0
     finally:
@@ -298,22 +273,12 @@ def test_the_audit_shows_what_a_role_read_and_the_role_cannot_switch_it_off(secu
     assert any(r.what == "attach" for r in reads)
     tables = {r.table for r in reads if r.what == "read"}
     assert "analysis.persons" in tables and "analysis.households" not in tables
-    with psycopg.connect(_as(admin, "analyst", passwords["analyst"])) as pg:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            pg.execute("set pgaudit.log = 'none'")
-        pg.rollback()
-        pg.execute("set default_transaction_read_only = off")  # the role may lift that; not its auditing
-        pg.commit()
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            pg.execute("alter role analyst set pgaudit.log = 'none'")
-        pg.rollback()
-        assert pg.execute("show pgaudit.log").fetchone()[0] == "read"
+    with psycopg.connect(dsn_as(admin, "analyst", passwords["analyst"])) as pg:
+        assert_cannot_switch_off(pg, "analyst", "pgaudit.log", "read")
 
 
 def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     import os
-
-    from tests.helpers import run_cli
 
     admin, settings, _counts, passwords = secured
     env = {**os.environ, "ONESOURCE_HOME": str(settings.home), "ONESOURCE_KEYS_DIR": str(settings.keys_dir),
@@ -327,9 +292,9 @@ def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     how = run_cli("access", "connect", "kokuho", env=env)
     assert how.returncode == 0 and "user=kokuho" in how.stdout and "READ_ONLY" in how.stdout
     assert password not in how.stdout and admin.split(":")[2].split("@")[0] not in how.stdout
-    con = _attach(settings, _as(admin, "kokuho", password))
+    con = _attach(settings, dsn_as(admin, "kokuho", password))
     try:
-        assert _tables(con) == {"product_kokuho.enrolees"}
+        assert lake_tables(con) == {"product_kokuho.enrolees"}
         con.execute("select * from lake.product_kokuho.enrolees").fetchall()
     finally:
         con.close()
@@ -339,7 +304,7 @@ def test_the_command_line_applies_issues_connects_and_audits(secured, tmp_path):
     revoked = run_cli("access", "credentials", "revoke", "kokuho", env=env)
     assert revoked.returncode == 0
     with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(_as(admin, "kokuho", password)).close()
+        psycopg.connect(dsn_as(admin, "kokuho", password)).close()
     # the SQLite catalog (an explicit single-operator choice) says plainly that it enforces nothing
     sqlite = run_cli("access", "apply", env={**env, "ONESOURCE_CATALOG_DSN": "", "ONESOURCE_CATALOG": "sqlite"})
     assert sqlite.returncode == 2 and "single-operator mode" in sqlite.stderr
@@ -362,7 +327,7 @@ def test_the_notebooks_run_as_their_roles(secured, tmp_path, monkeypatch):
         nb = nbformat.read(path, as_version=4)
         role = nb.metadata.get("onesource", {}).get("role", "analyst")
         roles.add(role)
-        monkeypatch.setenv("ONESOURCE_CATALOG_DSN", _as(admin, role, passwords[role]))
+        monkeypatch.setenv("ONESOURCE_CATALOG_DSN", dsn_as(admin, role, passwords[role]))
         NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                   if o.get("output_type") == "error"]

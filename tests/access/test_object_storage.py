@@ -5,7 +5,6 @@ is ciphertext without a name of the city."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,10 +17,12 @@ from pydantic import SecretStr
 from access import enforce, policy
 from core import lake
 from core.settings import Settings
-from tests.access import pgcluster
-from tests.access.test_enforcement import _as, _known_values, _tables
-from tests.conftest import EXAMPLES, build_lake
-from tests.helpers import wait_until
+from tests.support import pgcluster
+from tests.support.lakes import build_lake, platform_at
+from tests.support.paths import EXAMPLES
+from tests.support.roles import dsn_as, known_values, lake_tables
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.pgaudit, pytest.mark.slow]
 KEY, SECRET = "onesource-test", "onesource-test-secret"
@@ -29,9 +30,7 @@ KEY, SECRET = "onesource-test", "onesource-test-secret"
 
 @pytest.fixture(scope="module")
 def object_store():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", aws_access_key_id=KEY,
@@ -54,17 +53,11 @@ def object_store():
 
 
 def test_the_production_layout_builds_serves_each_role_and_stores_only_ciphertext(object_store, tmp_path):
-    if pgcluster.missing():
-        pytest.skip(pgcluster.missing())
     endpoint, client = object_store
-    env = {"ONESOURCE_HOME": str(tmp_path / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys"),
-           "ONESOURCE_DATA_PATH": "s3://ichikawa-lake/onesource/", "ONESOURCE_S3_ENDPOINT": endpoint,
-           "ONESOURCE_S3_KEY_ID": KEY, "ONESOURCE_S3_KEY": SECRET, "ONESOURCE_S3_USE_SSL": "false",
-           "ONESOURCE_S3_URL_STYLE": "path"}
+    s3 = {"data_path": "s3://ichikawa-lake/onesource/", "s3_endpoint": endpoint, "s3_key_id": KEY, "s3_key": SECRET,
+          "s3_use_ssl": "false", "s3_url_style": "path"}
     with pgcluster.cluster() as admin:
-        with pytest.MonkeyPatch.context() as mp:
-            for k, v in {**env, "ONESOURCE_CATALOG_DSN": admin}.items():
-                mp.setenv(k, v)
+        with platform_at(tmp_path, catalog_dsn=admin, **s3):
             t = time.perf_counter()
             build_lake(EXAMPLES / "landing")  # the whole refresh sequence, dbt included, on the object store
             settings = Settings()
@@ -74,14 +67,14 @@ def test_the_production_layout_builds_serves_each_role_and_stores_only_ciphertex
             password = enforce.issue_credentials(admin, "keiyaku")
             owner = lake.connect(settings, read_only=True)
             try:
-                known = _known_values(owner)
+                known = known_values(owner)
                 vendors = owner.execute("select count(*) from lake.product_keiyaku.vendors").fetchone()[0]
             finally:
                 owner.close()
-            role = lake.connect(settings.model_copy(update={"catalog_dsn": SecretStr(_as(admin, "keiyaku", password))}),
-                                read_only=True)
+            as_keiyaku = SecretStr(dsn_as(admin, "keiyaku", password))
+            role = lake.connect(settings.model_copy(update={"catalog_dsn": as_keiyaku}), read_only=True)
             try:
-                assert _tables(role) == {"product_keiyaku.vendors"}
+                assert lake_tables(role) == {"product_keiyaku.vendors"}
                 assert role.execute("select count(*) from lake.product_keiyaku.vendors").fetchone()[0] == vendors > 0
                 with pytest.raises(duckdb.CatalogException, match="does not exist"):
                     role.execute("select * from lake.marts.dim_business")

@@ -12,7 +12,7 @@ import yaml
 
 from access import classify, policy
 from ingestion.contracts import contracts
-from tests.helpers import run_cli
+from tests.support.commands import run_cli
 
 RAW = yaml.safe_load(policy.POLICY_FILE.read_text(encoding="utf-8"))
 

@@ -10,14 +10,13 @@ import pytest
 
 from access.pseudonym import pseudonym, zone_key
 from core import lake
+from tests.support.lakes import platform_at
 
 K = 5  # dbt_project.yml: analysis_k
 
 
 @pytest.fixture(scope="module")
 def con(built_city):
-    from tests.conftest import platform_at
-
     with platform_at(built_city):
         c = lake.connect(read_only=True)
         yield c
@@ -58,8 +57,6 @@ def test_department_products_hold_only_the_persons_their_work_concerns(con):
 
 
 def test_the_analysis_zone_holds_no_identifier_and_keys_nobody_can_recompute(con, built_city):
-    from tests.conftest import platform_at
-
     persons = _rows(con, "select * from lake.analysis.persons")
     assert len(persons) > 1000
     columns = [r[0] for r in _rows(con, "select column_name from duckdb_columns() where database_name = 'lake' "

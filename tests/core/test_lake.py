@@ -142,7 +142,7 @@ def test_the_default_catalog_is_the_platforms_own_postgres_server(embedded):
     import psycopg
 
     from core import catalog_server
-    from tests.helpers import wait_until
+    from tests.support.waiting import wait_until
 
     settings = embedded
     assert settings.catalog_embedded and settings.encrypted
@@ -182,13 +182,12 @@ def test_the_default_catalog_is_the_platforms_own_postgres_server(embedded):
 def test_commands_started_at_once_share_one_server_and_stop_it(embedded):
     import os
     import subprocess
-    import sys
 
-    from tests.helpers import REPO, run_cli
+    from tests.support.commands import popen_cli, run_cli
 
     env = dict(os.environ)
-    procs = [subprocess.Popen([sys.executable, "-m", "cli", "catalog", "start"], env=env, cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [popen_cli("catalog", "start", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     pids = {o.split("pid ")[1].split(",")[0] for o, _ in outs}

@@ -13,9 +13,10 @@ import pytest
 
 from dagster_project.defs import maintenance
 from ingestion.contracts import contracts
-from tests.conftest import EXAMPLES, REPO
 from tests.fixtures import handmade
-from tests.helpers import run_cli
+from tests.support.commands import run_cli
+from tests.support.lakes import platform_at
+from tests.support.paths import EXAMPLES, REPO
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +143,6 @@ def test_lake_maintenance_job_keeps_every_release(built_city):
     marts stay as they were."""
     from core import lake
     from core.releases import mart_checksums
-    from tests.conftest import platform_at
 
     with platform_at(built_city):
         con = lake.connect(read_only=True)

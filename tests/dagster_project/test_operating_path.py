@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 
 import dagster as dg
 import pytest
@@ -17,9 +16,11 @@ import pytest
 from core.settings import get_settings
 from dagster_project import ui as ui_module
 from dagster_project.definitions import build_definitions
-from tests.conftest import EXAMPLES
-from tests.dagster_project.test_ui import _free_port, _screenshot
-from tests.helpers import popen_cli, run_cli, wait_until
+from tests.support.browser import screenshot
+from tests.support.commands import popen_cli, run_cli
+from tests.support.paths import EXAMPLES
+from tests.support.servers import answers, child_group, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -66,35 +67,23 @@ def test_build_materializes_every_asset_on_the_platforms_instance(built, monkeyp
             assert result.skip_message, sensor.name
 
 
-def _group_of_child(parent: int) -> int:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True).stdout.split()
-    assert out, "onesource ui started no dagster process"
-    return os.getpgid(int(out[0]))
-
-
 @pytest.mark.browser
 def test_ui_on_a_built_lake_queues_nothing_loads_a_new_delivery_and_stops_cleanly(built, tmp_path):
     root, landing, held, env = built
     with _instance(root) as instance:
         before = {r.run_id for r in instance.get_runs()}
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "ui.log", "wb")  # noqa: SIM115 - closed below
     ui = popen_cli("ui", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     pgid = None
     try:
-        def answers() -> bool:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_until(answers, 240, 1, "the Dagster UI answering")
-        pgid = _group_of_child(ui.pid)
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/server_info"), 240, 1, "the Dagster UI answering")
+        pgid = child_group(ui.pid)
+        assert pgid is not None, "onesource ui started no dagster process"
         time.sleep(75)  # longer than every sensor's interval (30 s and 60 s), the daemon's first ticks included
         with _instance(root) as instance:
             assert {r.run_id for r in instance.get_runs()} == before, "the UI queued a run on a built lake"
-        png = _screenshot(port, "/assets/marts/core/dim_person", "dagster_operated_asset.png")
+        png = screenshot(port, "/assets/marts/core/dim_person", "dagster_operated_asset.png")
         assert os.path.getsize(png) > 20_000
         # a delivery that arrives now is loaded by its sensor, with the refresh after it, in one run
         shutil.copytree(held, landing / "juki" / "20261103")

@@ -10,7 +10,7 @@ import dagster as dg
 
 from core.settings import Settings
 from dagster_project import ui
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def _asset_with_checks(n: int) -> dg.AssetsDefinition:

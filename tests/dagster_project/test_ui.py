@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,13 +17,13 @@ import urllib.request
 import dagster as dg
 import pytest
 
-from core.settings import REPO_ROOT, Settings
+from core.settings import Settings
 from dagster_project import ui
-from tests.conftest import EXAMPLES
-from tests.helpers import popen_cli, wait_until
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = os.environ.get("ONESOURCE_ARTIFACTS", str(REPO_ROOT / "artifacts"))
+from tests.support.browser import screenshot
+from tests.support.commands import popen_cli
+from tests.support.paths import EXAMPLES
+from tests.support.servers import answers, child_group, free_port, group_members
+from tests.support.waiting import wait_until
 
 
 def test_instance_storage_is_sqlite_by_default(tmp_path):
@@ -57,12 +56,6 @@ def test_instance_storage_on_postgresql(tmp_path, pg_database, monkeypatch):
         assert result.success
         assert instance.get_latest_materialization_event(dg.AssetKey("probe")) is not None
         assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _gql(port: int, query: str, variables: dict | None = None) -> dict:
@@ -118,15 +111,6 @@ def _wait_run(port: int, run_id: str, timeout: float = 600) -> str:
     raise TimeoutError(run_id)
 
 
-def _screenshot(port: int, path: str, name: str) -> str:
-    os.makedirs(os.path.join(ARTIFACTS, "screenshots"), exist_ok=True)
-    png = os.path.join(ARTIFACTS, "screenshots", name)
-    subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=1600,1000", "--virtual-time-budget=25000", f"--screenshot={png}",
-                    f"http://127.0.0.1:{port}{path}"], capture_output=True, timeout=180)
-    return png
-
-
 @pytest.mark.browser
 def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_path):
     landing = tmp_path / "landing"
@@ -137,7 +121,7 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
     os.environ["ONESOURCE_TRUTH_DIR"] = str(EXAMPLES / "truth")
     old_env = {k: os.environ.get(k) for k in ("ONESOURCE_HOME", "ONESOURCE_KEYS_DIR")}
     os.environ.update(ONESOURCE_HOME=str(settings.home), ONESOURCE_KEYS_DIR=str(tmp_path / "keys"))
-    port = _free_port()
+    port = free_port()
     proc = ui.start(port, landing=landing, settings=settings, log=tmp_path / "ui.log")
     try:
         # the sensors see the closed deliveries at once; let their runs finish
@@ -153,8 +137,8 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
         assert len(evaluations) > 50
         failed = [f"{ev.asset_key.to_user_string()}:{ev.check_name}" for ev in evaluations if not ev.passed]
         assert not failed, failed
-        graph_png = _screenshot(port, "/asset-groups", "dagster_asset_graph.png")
-        run_png = _screenshot(port, f"/runs/{refresh}", "dagster_run.png")
+        graph_png = screenshot(port, "/asset-groups", "dagster_asset_graph.png")
+        run_png = screenshot(port, f"/runs/{refresh}", "dagster_run.png")
         assert os.path.getsize(graph_png) > 20_000 and os.path.getsize(run_png) > 20_000
         # a new delivery dropped into the landing zone is picked up by its sensor, nobody touching anything
         before = {r["runId"] for r in _runs(port)}
@@ -186,11 +170,6 @@ def test_ui_materializes_everything_and_the_sensor_picks_up_a_new_delivery(tmp_p
     assert "20261103" in loaded
 
 
-def _children_group(parent: int) -> int | None:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)], capture_output=True, text=True).stdout.split()
-    return os.getpgid(int(out[0])) if out else None
-
-
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 0)])
 def test_one_signal_stops_onesource_ui_and_everything_it_started(tmp_path, signum, status):
     """One SIGTERM (a service manager's stop) or one Ctrl-C ends `onesource ui`: the wrapper, `dagster dev`, the
@@ -199,16 +178,16 @@ def test_one_signal_stops_onesource_ui_and_everything_it_started(tmp_path, signu
     env = {**os.environ, "ONESOURCE_HOME": str(tmp_path / "home"), "ONESOURCE_KEYS_DIR": str(tmp_path / "keys")}
     for k in ("ONESOURCE_LANDING", "ONESOURCE_CATALOG_DSN", "ONESOURCE_DAGSTER_DSN", "DAGSTER_HOME"):
         env.pop(k, None)
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "ui.log", "wb") as log:
         # as a user starts it from a shell: its own process group, which Ctrl-C signals
         proc = popen_cli("ui", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True)
         try:
-            wait_until(lambda: _answers(port), 240, 1, "the Dagster UI answering")
-            pgid = _children_group(proc.pid)
+            wait_until(lambda: answers(f"http://127.0.0.1:{port}/server_info"), 240, 1, "the Dagster UI answering")
+            pgid = child_group(proc.pid)
             assert pgid is not None and pgid != proc.pid, "dagster dev runs in a process group of its own"
-            assert len(_members(pgid)) >= 4, _members(pgid)  # dagster dev, webserver, daemon, code server(s)
+            assert len(group_members(pgid)) >= 4, group_members(pgid)  # dagster dev, webserver, daemon, code server(s)
             os.killpg(proc.pid, signum) if signum == signal.SIGINT else proc.send_signal(signum)
             t0 = time.monotonic()
             wait_until(lambda: proc.poll() is not None and not ui.group_running(pgid), 15, 0.2,
@@ -219,16 +198,3 @@ def test_one_signal_stops_onesource_ui_and_everything_it_started(tmp_path, signu
                 proc.kill()
                 proc.wait()
     assert proc.returncode == status, (tmp_path / "ui.log").read_text(errors="replace")[-3000:]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def _members(pgid: int) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pgid=,stat=,comm="], capture_output=True, text=True).stdout.splitlines()
-    return [line for line in out if line.split()[0] == str(pgid) and not line.split()[1].startswith("Z")]

@@ -9,7 +9,7 @@ from core import lake
 from identity.link import ensure_tables
 from identity.linkage import LinkageConfig
 from identity.linkage.calibrate import fit_band, on_labels, read_labels
-from tests.conftest import platform_at
+from tests.support.lakes import platform_at
 
 
 def _labels(seed: int = 1) -> list[tuple[float, bool]]:

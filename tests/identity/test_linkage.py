@@ -12,8 +12,8 @@ from core.settings import get_settings
 from identity.link import import_decisions, link_all
 from identity.linkage import BUSINESS, PERSON, LinkageConfig, cluster
 from identity.quality import pairwise
-from tests.conftest import build_lake, platform_at
-from tests.helpers import run_cli
+from tests.support.commands import run_cli
+from tests.support.lakes import build_lake, first_days, platform_at
 
 
 @pytest.fixture(scope="module")
@@ -220,12 +220,11 @@ def test_incremental_linkage_of_the_later_deliveries(city, tmp_path, monkeypatch
     """A daily refresh links only new and changed records onto the known clusters with the last full model:
     known ids stay, quality stays that of a full relink, and it scores a fraction of the pairs."""
     from core.dbt import run_dbt
-    from tests.refresh.test_time_travel import _first_days
 
     monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
     early = tmp_path / "early"
-    _first_days(city.landing, early, 2)
+    first_days(city.landing, early, 2)
     build_lake(early)
     con = lake.connect()
     before = dict(con.execute("select unique_id, person_id from lake.identity.person_membership").fetchall())

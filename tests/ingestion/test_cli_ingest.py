@@ -10,9 +10,9 @@ import pyarrow as pa
 from ingestion import expectations
 from ingestion.batch import ARROW_TYPES
 from ingestion.contracts import contracts
-from tests.conftest import EXAMPLES
 from tests.fixtures import handmade
-from tests.helpers import run_cli
+from tests.support.commands import run_cli
+from tests.support.paths import EXAMPLES
 
 
 def _cli(home, *args):

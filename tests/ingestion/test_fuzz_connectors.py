@@ -235,7 +235,7 @@ def test_a_broken_delivery_is_accounted_for_and_loads_once_fixed(tmp_path):
     from core import lake
     from core.settings import Settings
     from tests.fixtures import handmade
-    from tests.helpers import run_cli
+    from tests.support.commands import run_cli
 
     handmade.build(tmp_path / "zone")
     landing = tmp_path / "zone" / "landing"

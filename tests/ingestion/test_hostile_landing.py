@@ -78,7 +78,7 @@ def test_links_and_paths_outside_the_landing_zone_are_refused(home, zone, tmp_pa
 def _ingest_processes(env: dict, landing: Path, n: int = 2) -> list:
     import subprocess
 
-    from tests.helpers import popen_cli
+    from tests.support.commands import popen_cli
 
     procs = [popen_cli("ingest", "--landing", str(landing), env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True) for _ in range(n)]
@@ -317,7 +317,7 @@ def test_a_consistent_extra_trailing_column_of_a_headerless_file_is_schema_drift
 
 
 def test_an_empty_file_is_reported_and_a_file_changed_after_its_load_is_named_then_reloaded(home, zone):
-    from tests.helpers import run_cli
+    from tests.support.commands import run_cli
 
     landing, _ = zone
     empty = landing / "kokuho" / "20261102" / "kokuho_shikaku_20261102.jsonl"

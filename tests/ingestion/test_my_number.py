@@ -4,43 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
-import unicodedata
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from core import lake
-from core.ids import make_my_number, my_number_valid
+from core.ids import make_my_number
 from core.masking import mask_my_numbers
 from core.settings import get_settings
-from ingestion.contracts import contracts
 from ingestion.pipeline import ingest
 from ingestion.tokens import Tokenizer, load_key
-from tests.conftest import REPO
 from tests.fixtures import handmade
-from tests.helpers import run_cli
-
-RUN = re.compile(r"(?<!\d)\d{12}(?!\d)")
-
-
-def _numbers(text: str) -> set[str]:
-    return set(RUN.findall(unicodedata.normalize("NFKC", text)))
-
-
-def input_my_numbers(landing: Path) -> set[str]:
-    """Every 12-digit number passing the 個人番号 check digit in the files of systems that carry one."""
-    found: set[str] = set()
-    for system, contract in contracts().items():
-        if not any(t.has_my_number for t in contract.tables) or not (landing / system).is_dir():
-            continue
-        codec = contract.options.get("encoding", "utf-8")
-        for path in (landing / system).rglob("*"):
-            if path.is_file() and path.name != "_SUCCESS":
-                found |= {n for n in _numbers(path.read_bytes().decode(codec, errors="replace")) if my_number_valid(n)}
-    return found
+from tests.support.commands import run_cli
+from tests.support.my_numbers import input_my_numbers, twelve_digit_runs  # tests/api imports input_my_numbers here
+from tests.support.paths import REPO
 
 
 def lake_numbers(home: Path) -> set[str]:
@@ -50,7 +29,7 @@ def lake_numbers(home: Path) -> set[str]:
     for schema, table in con.execute("select schema_name, table_name from duckdb_tables() "
                                      "where database_name = 'lake'").fetchall():
         for row in con.execute(f"select * from lake.{schema}.{table}").fetchall():
-            found |= _numbers(" ".join(map(str, row)))
+            found |= twelve_digit_runs(" ".join(map(str, row)))
     con.close()
     raw = duckdb.connect()
     for path in home.rglob("*"):
@@ -58,9 +37,9 @@ def lake_numbers(home: Path) -> set[str]:
             continue
         if path.suffix == ".parquet":
             for row in raw.execute("select * from read_parquet(?)", [str(path)]).fetchall():
-                found |= _numbers(" ".join(map(str, row)))
+                found |= twelve_digit_runs(" ".join(map(str, row)))
         else:
-            found |= _numbers(path.read_bytes().decode("utf-8", errors="ignore"))
+            found |= twelve_digit_runs(path.read_bytes().decode("utf-8", errors="ignore"))
     return found
 
 
@@ -76,7 +55,7 @@ def test_no_my_number_from_input_anywhere_in_the_lake_or_logs(home, city, tmp_pa
     assert cli.returncode == 1  # the hand-made zone's deliberately broken delivery
     leaked = lake_numbers(home) & inputs
     assert not leaked, f"{len(leaked)} 個人番号 from the input found in the lake"
-    assert not _numbers(caplog.text + cli.stdout + cli.stderr) & inputs
+    assert not twelve_digit_runs(caplog.text + cli.stdout + cli.stderr) & inputs
     # and the tokens are there instead: one per valid number in juki
     con = lake.connect()
     tokens = con.execute("select count(distinct kojin_bango_token) from lake.bronze.juki__jumin").fetchone()[0]

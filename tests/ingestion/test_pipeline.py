@@ -14,10 +14,10 @@ import pytest
 from core import lake
 from core.faults import ENV as FAULT_ENV
 from ingestion.pipeline import ingest
-from tests.conftest import EXAMPLES
 from tests.fixtures import handmade
-from tests.helpers import run_cli
 from tests.ingestion.reconcile import assert_reconciles, load_manifest
+from tests.support.commands import run_cli
+from tests.support.paths import EXAMPLES
 
 
 @pytest.fixture

@@ -17,8 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.helpers import wait_until
-from tests.journeys.conftest import REPO, artifact, free_port, role_way_in, under_heading
+from tests.support.demo import role_way_in, under_heading
+from tests.support.paths import REPO, artifact
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 ANALYST_TABLES = {"analysis.persons", "analysis.households", "marts.mart_dx_kpi_monthly"}
 

@@ -9,55 +9,23 @@ a city network without the internet (LGWAN).
 from __future__ import annotations
 
 import re
-import time
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from api.catalog import load_catalog
 from core.towns import load_towns
-from tests.journeys.conftest import CHROMIUM_ARGS, REPO, artifact, chromium, free_port
+from tests.support.browser import CHROMIUM_ARGS, chromium
+from tests.support.demo import field, served
+from tests.support.paths import REPO, artifact
 
 GUIDE = REPO / "docs" / "api.md"
-
-
-@contextmanager
-def served(demo, name: str):
-    """``onesource serve --port P`` on the demo's home, until it serves the demo's release."""
-    port = free_port()
-    proc = demo.popen("serve", "--port", str(port), log=artifact(f"{name}_serve.log"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"onesource serve exited {proc.returncode}: see {artifact(name + '_serve.log')}"
-            try:
-                if httpx.get(f"{base}/v1/status", timeout=5).json().get("release"):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "onesource serve did not serve a release in 120 s"
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except Exception:  # noqa: BLE001 - a server that will not stop is killed
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def api(built_demo):
     with served(built_demo, "api_developer") as base:
         yield base
-
-
-def field(output: str, name: str) -> str:
-    found = re.search(rf"^{name}:\s+(\S+)$", output, re.M)
-    assert found, f"no {name} in:\n{output}"
-    return found.group(1)
 
 
 def test_the_readme_leads_to_the_guide_and_the_guide_gives_every_step():

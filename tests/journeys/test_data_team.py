@@ -23,7 +23,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.journeys.conftest import CHROMIUM_ARGS, Demo, artifact, chromium, free_port
+from tests.support.browser import CHROMIUM_ARGS, chromium
+from tests.support.demo import Demo
+from tests.support.paths import artifact
+from tests.support.servers import answers, child_group, free_port, group_members
 
 LOCATION = "dagster_project.definitions"  # the code location `onesource ui` serves
 REPOSITORY = "__repository__"
@@ -60,23 +63,7 @@ class UI:
 
 
 def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def _members(pgid: int) -> list[str]:
-    """The live processes of a group (a zombie only waits for its parent)."""
-    out = subprocess.run(["ps", "-eo", "pgid=,pid=,stat=,args="], capture_output=True, text=True).stdout
-    return [line.strip() for line in out.splitlines()
-            if line.split()[0] == str(pgid) and not line.split()[2].startswith("Z")]
-
-
-def _child_group(pid: int) -> int | None:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
-    return os.getpgid(int(out[0])) if out else None
+    return answers(f"http://127.0.0.1:{port}/server_info")
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +77,7 @@ def ui(built_demo):
             assert proc.poll() is None, f"onesource ui exited {proc.returncode}: see {artifact('data_team_ui.log')}"
             assert time.monotonic() < deadline, "the Dagster UI did not answer within 300 s"
             time.sleep(1)
-        group = _child_group(proc.pid)
+        group = child_group(proc.pid)
         assert group is not None and group != proc.pid
         session = UI(built_demo, port, proc, group)
         entry = session.gql("{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { "
@@ -102,7 +89,7 @@ def ui(built_demo):
         if proc.poll() is None:  # the stop test did not stop it: nothing stays behind
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        group = _child_group(proc.pid) if proc.poll() is None else None
+        group = child_group(proc.pid) if proc.poll() is None else None
         if group:
             os.killpg(group, signal.SIGKILL)
 
@@ -243,12 +230,12 @@ def test_opening_the_ui_on_the_demo_started_no_run(ui):
 
 
 def test_one_sigterm_stops_everything(ui):
-    assert len(_members(ui.group)) >= 4, _members(ui.group)  # dagster dev, webserver, daemon, code server
+    assert len(group_members(ui.group)) >= 4, group_members(ui.group)  # dagster dev, webserver, daemon, code server
     ui.proc.send_signal(signal.SIGTERM)
     t0 = time.monotonic()
-    while time.monotonic() - t0 < STOP_WITHIN and (ui.proc.poll() is None or _members(ui.group)):
+    while time.monotonic() - t0 < STOP_WITHIN and (ui.proc.poll() is None or group_members(ui.group)):
         time.sleep(0.2)
-    left = _members(ui.group)
+    left = group_members(ui.group)
     artifact("data_team_stop.txt").write_text(f"stopped {time.monotonic() - t0:.1f} s after one SIGTERM; left: {left}\n",
                                               encoding="utf-8")
     assert ui.proc.poll() is not None, f"onesource ui still running {STOP_WITHIN:g} s after one SIGTERM"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import wait_until
-from tests.journeys.conftest import role_way_in, under_heading
+from tests.support.demo import role_way_in, under_heading
+from tests.support.waiting import wait_until
 
 HOIKU = {"product_hoiku.applications", "product_hoiku.applicant_households", "product_hoiku.waiting_list"}
 OTHERS = ("staging.stg_juki__residents", "bronze.juki__jumin", "identity.person_membership", "marts.dim_person",

@@ -14,7 +14,8 @@ import re
 
 import pytest
 
-from tests.journeys.conftest import CHROMIUM_ARGS, artifact, chromium
+from tests.support.browser import CHROMIUM_ARGS, chromium
+from tests.support.paths import artifact
 
 pytestmark = pytest.mark.browser
 

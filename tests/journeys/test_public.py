@@ -20,8 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.journeys.conftest import artifact, free_port
 from tests.publish.dcat_ap import graph, violations
+from tests.support.paths import artifact
+from tests.support.servers import free_port
 
 DEFAULT_BASE = "http://127.0.0.1:8000"  # what the README says `onesource serve` listens on
 CODECS = {"utf-8": "utf-8-sig", "shift_jis": "shift_jis", "windows-31j": "cp932"}  # IANA name -> Python codec

@@ -13,7 +13,7 @@ import re
 import httpx
 import pytest
 
-from tests.journeys.test_api_developer import field, served
+from tests.support.demo import field, served
 
 PROCEDURE = "hojokin_kojin_shinsei"  # 補助金 交付申請（個人）: purpose hojokin_shinsei, which rests on consent
 

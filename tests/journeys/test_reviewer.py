@@ -10,22 +10,16 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import urllib.request
 
 import pytest
 
-from tests.helpers import wait_until
-from tests.journeys.conftest import CHROMIUM_ARGS, Demo, artifact, chromium, free_port
+from tests.support.browser import CHROMIUM_ARGS, chromium
+from tests.support.demo import Demo
+from tests.support.paths import artifact
+from tests.support.servers import answers, free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def test_a_steward_signs_in_and_decides_a_pair(built_demo: Demo):
@@ -38,7 +32,7 @@ def test_a_steward_signs_in_and_decides_a_pair(built_demo: Demo):
     server = built_demo.popen("workbench", "serve", "--port", str(port), log=artifact("workbench.log"))
     base = f"http://127.0.0.1:{port}/"
     try:
-        wait_until(lambda: _answers(base + "login"), 120, what="the workbench answering")
+        wait_until(lambda: answers(base + "login"), 120, what="the workbench answering")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="ja-JP")

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from tests.journeys.conftest import BIN, REPO, fresh_env
+from tests.support.demo import BIN, fresh_env
+from tests.support.paths import REPO
 
 
 @pytest.mark.slow

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 import typer
 
-from tests.journeys.conftest import BIN, REPO, Demo
+from tests.support.demo import BIN, Demo
+from tests.support.paths import REPO
 
 # what dbt prints per node, and what frameworks print of themselves
 DBT_NODE_LINE = re.compile(r"\d+ of \d+ (START|OK|PASS)\b")

@@ -14,6 +14,7 @@ from collections import defaultdict
 import pytest
 
 from core import lake
+from tests.support.lakes import platform_at
 
 CLAIM = "児童手当認定請求"
 
@@ -52,8 +53,6 @@ def truth(city):
 
 @pytest.fixture(scope="module")
 def lake_side(built_city):
-    from tests.conftest import platform_at
-
     with platform_at(built_city):
         con = lake.connect(read_only=True)
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731

@@ -8,33 +8,28 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from core import lake
-from core.settings import REPO_ROOT
 from publish.dashboards import PAGES, build
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = os.environ.get("ONESOURCE_ARTIFACTS", str(REPO_ROOT / "artifacts"))
+from tests.support.browser import chromium
+from tests.support.lakes import platform_at
+from tests.support.paths import artifact
 
 pytestmark = pytest.mark.browser
 
 
 def _chromium(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+    return subprocess.run([chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                            "--virtual-time-budget=20000", *args], capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="module")
 def pages(built_city, tmp_path_factory):
     out = tmp_path_factory.mktemp("dashboards")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONESOURCE_HOME", str(built_city / "home"))
-        mp.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
-        mp.setenv("ONESOURCE_CATALOG", "sqlite")
+    with platform_at(built_city):
         con = lake.connect(read_only=True)
         written = build(con, out)
         con.close()
@@ -44,9 +39,7 @@ def pages(built_city, tmp_path_factory):
 @pytest.mark.parametrize("name", list(PAGES))
 def test_each_dashboard_draws_its_charts(pages, name):
     path = pages[name]
-    shots = os.path.join(ARTIFACTS, "screenshots")
-    os.makedirs(shots, exist_ok=True)
-    png = os.path.join(shots, name.replace(".html", ".png"))
+    png = str(artifact(name.replace(".html", ".png"), "screenshots"))
     shot = _chromium("--window-size=1400,2600", f"--screenshot={png}", path.as_uri())
     assert os.path.getsize(png) > 20_000, shot.stderr[-500:]
     dom = _chromium("--dump-dom", path.as_uri()).stdout
@@ -107,14 +100,12 @@ def test_pages_fit_a_narrow_window_and_print(pages, name, tmp_path):
     """At 500 px (the narrowest window headless Chromium lays out) no chart reaches past the window's edge;
     printed to PDF, the page prints."""
     path = pages[name]
-    shots = os.path.join(ARTIFACTS, "screenshots")
-    os.makedirs(shots, exist_ok=True)
-    png = os.path.join(shots, name.replace(".html", "-narrow.png"))
+    png = str(artifact(name.replace(".html", "-narrow.png"), "screenshots"))
     _chromium("--window-size=500,3000", f"--screenshot={png}", path.as_uri())
     assert os.path.getsize(png) > 10_000
     dom = _chromium("--window-size=500,3000", "--dump-dom", path.as_uri()).stdout
     assert 'data-overflow="no"' in dom, "the page is wider than a narrow window"
-    pdf = os.path.join(shots, name.replace(".html", ".pdf"))
+    pdf = artifact(name.replace(".html", ".pdf"), "screenshots")
     _chromium("--no-pdf-header-footer", f"--print-to-pdf={pdf}", path.as_uri())
     with open(pdf, "rb") as f:
         data = f.read()

@@ -29,6 +29,7 @@ from publish.opendata import (
     suppress,
 )
 from tests.publish.dcat_ap import violations
+from tests.support.lakes import platform_at
 
 # 地域・年齢別人口 as the 推奨データセット lays it out (the version the issue gives), written out here
 STANDARD_COLUMNS = [
@@ -46,11 +47,7 @@ STANDARD_COLUMNS = [
 @pytest.fixture(scope="module")
 def published(built_city, tmp_path_factory):
     out = tmp_path_factory.mktemp("opendata")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ONESOURCE_HOME", str(built_city / "home"))
-        mp.setenv("ONESOURCE_KEYS_DIR", str(built_city / "keys"))
-        mp.setenv("ONESOURCE_CATALOG", "sqlite")
-        mp.setenv("ONESOURCE_OPENDATA_BASE_URL", "https://opendata.example.jp/api/")
+    with platform_at(built_city, opendata_base_url="https://opendata.example.jp/api/"):
         con = lake.connect()
         files = publish(con, out)
         areas, as_of = read_population(con)

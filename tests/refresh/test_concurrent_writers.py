@@ -8,9 +8,8 @@ import pytest
 
 from core import lake
 from core.releases import mart_checksums
-from tests.conftest import build_lake, platform_at
-from tests.helpers import popen_cli, run_cli
-from tests.refresh.test_time_travel import _first_days
+from tests.support.commands import popen_cli, run_cli
+from tests.support.lakes import build_lake, first_days, platform_at
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -21,7 +20,7 @@ def _start(args: list[str], log) -> subprocess.Popen:
 
 def test_ingestion_and_dbt_at_once_on_a_postgres_catalog(city, pg_database, tmp_path, monkeypatch):
     early = tmp_path / "landing_day2"
-    _first_days(city.landing, early, 2)
+    first_days(city.landing, early, 2)
     with platform_at(tmp_path):
         monkeypatch.setenv("ONESOURCE_CATALOG_DSN", pg_database)
         build_lake(early)

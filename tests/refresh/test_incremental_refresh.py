@@ -8,8 +8,7 @@ import pytest
 from core import lake
 from core.dbt import run_dbt
 from core.releases import mart_checksums
-from tests.conftest import platform_at
-from tests.refresh.test_time_travel import _first_days
+from tests.support.lakes import first_days, platform_at
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +21,7 @@ def test_incremental_refreshes_equal_a_full_rebuild(city, tmp_path):
     with platform_at(tmp_path):
         for n in range(refreshes + 1):
             live = tmp_path / f"landing_{n}"
-            _first_days(city.landing, live, n)
+            first_days(city.landing, live, n)
             # the daily refresh as `onesource refresh` runs it: one process, incremental after the first day
             report = run_refresh(get_settings(), live, incremental=n > 0, run_expectations=False)
             assert [s for s, _t in report.stages] == [s.name for s in SEQUENCE]  # every stage, publish included

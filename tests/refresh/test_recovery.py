@@ -12,8 +12,8 @@ import pytest
 from core import lake
 from core.faults import ENV
 from core.releases import mart_checksums
-from tests.conftest import platform_at
-from tests.helpers import run_cli
+from tests.support.commands import run_cli
+from tests.support.lakes import platform_at
 
 pytestmark = pytest.mark.slow
 

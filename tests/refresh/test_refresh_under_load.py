@@ -16,10 +16,10 @@ from api.clients import register_client
 from api.store import Store
 from core import lake
 from core.releases import latest_release
-from tests.api.test_serve import _free_port
-from tests.conftest import build_lake, platform_at
-from tests.helpers import popen_cli, run_cli, wait_until
-from tests.refresh.test_time_travel import _first_days
+from tests.support.commands import popen_cli, run_cli
+from tests.support.lakes import build_lake, first_days, platform_at
+from tests.support.servers import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 FIELDS = ("name", "birth_date", "sex", "address", "status")
@@ -27,7 +27,7 @@ FIELDS = ("name", "birth_date", "sex", "address", "status")
 
 def test_api_keeps_answering_consistently_during_a_full_refresh(city, tmp_path, monkeypatch):
     early = tmp_path / "landing_day2"
-    _first_days(city.landing, early, 2)
+    first_days(city.landing, early, 2)
     with platform_at(tmp_path):
         build_lake(early)
         con = lake.connect(read_only=True)
@@ -44,7 +44,7 @@ def test_api_keeps_answering_consistently_during_a_full_refresh(city, tmp_path, 
         # two threads from one address, as through the city's gateway: above the per-address limit (200/s)
         # on a fast machine; the client's own rate is set high above
         env = {**os.environ, "ONESOURCE_API_RELEASE_POLL_SECONDS": "0.2", "ONESOURCE_API_ADDRESS_RATE_PER_SECOND": "100000"}
-        port = _free_port()
+        port = free_port()
         server = popen_cli("serve", "--port", str(port), env=env, stdout=(tmp_path / "serve.log").open("w"),
                            stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"

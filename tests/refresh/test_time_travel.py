@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -12,26 +11,15 @@ from typer.testing import CliRunner
 from cli import app
 from core import lake
 from core.releases import latest_release, mart_checksums
-from tests.api.conftest import running_api
-from tests.conftest import build_lake, platform_at
+from tests.support.api import running_api
+from tests.support.lakes import build_lake, first_days, platform_at
 
 pytestmark = pytest.mark.slow
 
 
-def _first_days(landing, dest, n):
-    """The initial delivery and the first ``n`` daily deltas of every file-based system."""
-    for system in landing.iterdir():
-        days = sorted(p for p in system.iterdir() if p.is_dir() and p.name.isdigit())
-        if not days:
-            shutil.copytree(system, dest / system.name)
-            continue
-        for day in days[: n + 1]:
-            shutil.copytree(day, dest / system.name / day.name)
-
-
 def test_day_three_answer_is_reproduced_after_the_last_refresh(city, tmp_path, monkeypatch):
     early = tmp_path / "landing_day3"
-    _first_days(city.landing, early, 3)
+    first_days(city.landing, early, 3)
     runner = CliRunner()
     with platform_at(tmp_path):
         monkeypatch.setenv("ONESOURCE_API_STORE_FILE", str(tmp_path / "api.sqlite"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulator import SimConfig, SimulationError, simulate
-from tests.helpers import simulate_cli
+from tests.support.commands import simulate_cli
 
 
 def _tree_digest(root: Path) -> dict[str, str]:

@@ -21,8 +21,8 @@ from simulator import SimConfig, simulate
 from simulator.systems.juki import COLUMNS as JUKI_COLUMNS
 from simulator.systems.kosodate import COLUMNS as KOSODATE_COLUMNS
 from simulator.systems.madoguchi import COLUMNS as MADO_COLUMNS
-from tests.conftest import SHARED
 from tests.simulator.landing import files, manifest_lines, rel
+from tests.support.paths import SHARED
 
 
 def test_validate_landing_passes(city):

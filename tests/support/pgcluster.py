@@ -7,11 +7,14 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.support.servers import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -28,18 +31,15 @@ def _as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def cluster() -> Iterator[str]:
-    """Start the cluster; yields the superuser's DSN (database ``lake``); stops and removes it after."""
+    """Start the cluster; yields the superuser's DSN (database ``lake``); stops and removes it after. The test
+    skips, saying why, where PostgreSQL 15 or pgaudit is missing."""
+    if missing():
+        pytest.skip(missing())
     root = Path(tempfile.mkdtemp(prefix="onesource-pg-"))
     password = secrets.token_urlsafe(16)
-    port = _free_port()
+    port = free_port()
     (root / "pw").write_text(password)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
