@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from core.clock import JST
 from core.settings import Settings, get_settings
 
 console = Console(stderr=True)
@@ -85,7 +86,7 @@ def as_of_connection(release: int | None, at: str | None, snapshot: int | None):
             con.close()
             raise fail(f"--at takes an ISO 8601 time such as 2026-11-03T09:00+09:00, not {at!r}", 2) from None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))  # the city's own clock
+            when = when.replace(tzinfo=JST)  # the city's own clock
     try:
         snap = resolve_snapshot(con, release=release, at=when, snapshot=snapshot)
     except ValueError as exc:

@@ -15,12 +15,12 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from core.clock import JST
 from core.era import EraDateError, parse_era7, parse_free_date
 from core.ids import atena_valid, houjin_valid
 from ingestion.contracts import Column
 from ingestion.tokens import Tokenizer
 
-JST = dt.timezone(dt.timedelta(hours=9))
 Result = tuple[Any, str | None]
 _OK_NONE: Result = (None, None)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from core import lake
+from core import clock, lake
 from core.faults import kill_point
 from core.masking import mask_my_numbers
 from core.settings import Settings, get_settings
@@ -37,7 +37,6 @@ from ingestion.tokens import Tokenizer, load_key
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 def _outside(path: Path, landing: Path) -> str | None:
@@ -217,7 +216,7 @@ class Ingestor:
             dated = dt.date(int(day[:4]), int(day[4:6]), int(day[6:]))
         except ValueError:
             return f"folder {day} is named like a delivery date but is not a valid date"
-        today = dt.datetime.now(JST).date()
+        today = clock.today()
         ahead = self.settings.ingest_max_future_days
         if dated > today + dt.timedelta(days=ahead):
             return (f"delivery dated {dated.isoformat()} lies more than {ahead} day(s) after today "

@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.clock import TIMEZONE
 from core.settings import mask_dsn
 from ingestion.connectors import DeliveryError, FileRead, RawRow
 from ingestion.contracts import Contract, Table
@@ -67,7 +68,7 @@ def read_tables(contract: Contract, source: Source, positions: dict[str, Positio
         except psycopg.Error as exc:
             raise DeliveryError(mask_dsn(source.dsn), f"cannot connect: {exc.__class__.__name__}") from None
         con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        con.execute("SET TIME ZONE 'Asia/Tokyo'")  # a timestamp without time zone is the source's local time
+        con.execute(f"SET TIME ZONE '{TIMEZONE}'")  # a timestamp without time zone is the source's local time
 
         def columns(name: str) -> dict[str, str]:
             rows = con.execute("select column_name, data_type from information_schema.columns where table_name = %s "

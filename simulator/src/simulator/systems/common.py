@@ -12,11 +12,10 @@ from pathlib import Path
 
 import jaconv
 
+from core.clock import JST
 from simulator.entities import Address, Business, Person, kanji_number
 from simulator.names import ITAIJI, SURNAMES, given_pool
 from simulator.noise import Noise
-
-JST = dt.timezone(dt.timedelta(hours=9))
 
 
 @dataclass
