@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -12,13 +11,12 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.accesslog import LogWriter, new_entry
 from api.catalog import Catalog
 from api.clients import Client, Resident, authenticate_client, authenticate_resident
-from api.guard import ADDRESS
-from api.ratelimit import RateLimiter
 from api.served import ReleaseWatcher, Served
 from api.store import Store
 from core.settings import Settings
-
-REQUEST_ID = "onesource.request_id"
+from web.guard import address_of
+from web.requestlog import REQUEST_ID, new_request_id
+from web.throttle import Failures, RateLimiter, retry_after
 
 
 class ApiError(Exception):
@@ -37,6 +35,7 @@ class Context:
     watcher: ReleaseWatcher
     writer: LogWriter
     limiter: RateLimiter
+    failures: Failures  # failed authentications per address, in the limiter
 
     async def log(self, request: Request, **fields: Any) -> int:
         """Append an access-log entry and wait until it is durable; returns its seq."""
@@ -64,7 +63,7 @@ resident_token = HTTPBearer(auto_error=False, scheme_name="ResidentToken",
 def _limit(ctx: Context, key: str, rate: float, burst: int) -> None:
     wait = ctx.limiter.take(key, rate, burst)
     if wait > 0:
-        retry = max(1, int(wait + 0.999))
+        retry = retry_after(wait)
         raise ApiError(429, "rate_limited", f"too many requests; retry after {retry} s",
                        headers={"Retry-After": str(retry)})
 
@@ -75,24 +74,19 @@ def _limit(ctx: Context, key: str, rate: float, burst: int) -> None:
 AUTH_FAILURE_BURST = 20
 
 
-def _address(request: Request) -> str:
-    return request.scope.get(ADDRESS) or (request.client.host if request.client else "unknown")
-
-
 def _before_authentication(ctx: Context, request: Request) -> str:
     """An address that failed to authenticate too often is refused before its credentials are checked."""
-    address = _address(request)
-    wait = ctx.limiter.blocked(f"authfail:{address}", ctx.settings.api_auth_failure_rate_per_second,
-                               AUTH_FAILURE_BURST)
+    address = address_of(request.scope)
+    wait = ctx.failures.wait(address)
     if wait > 0:
-        retry = max(1, int(wait + 0.999))
+        retry = retry_after(wait)
         raise ApiError(429, "rate_limited", f"too many failed authentications; retry after {retry} s",
                        headers={"Retry-After": str(retry)})
     return address
 
 
 def _failed(ctx: Context, address: str, message: str, scheme: str) -> ApiError:
-    ctx.limiter.take(f"authfail:{address}", ctx.settings.api_auth_failure_rate_per_second, AUTH_FAILURE_BURST)
+    ctx.failures.failed(address)
     return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": scheme})
 
 
@@ -134,7 +128,7 @@ async def require_resident(request: Request,
 async def anonymous(request: Request) -> None:
     ctx: Context = request.app.state.ctx
     rate = ctx.settings.api_anonymous_rate_per_second
-    _limit(ctx, f"anon:{_address(request)}", rate, int(rate * 2))
+    _limit(ctx, f"anon:{address_of(request.scope)}", rate, int(rate * 2))
 
 
 async def served(request: Request) -> Served:
@@ -143,10 +137,6 @@ async def served(request: Request) -> Served:
         raise ApiError(503, "no_release", "no build of the marts has been released yet",
                        headers={"Retry-After": "30"})
     return current
-
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
 
 
 ClientDep = Annotated[Client, Depends(require_client)]

@@ -5,26 +5,30 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.accesslog import LogWriter, load_log_key
 from api.catalog import load_catalog
-from api.deps import REQUEST_ID, ApiError, Context, new_request_id
-from api.guard import Guard
-from api.ratelimit import RateLimiter
+from api.deps import AUTH_FAILURE_BURST, ApiError, Context
 from api.responses import Json
 from api.routes import businesses, docs, me, persons, public
 from api.served import ReleaseWatcher
 from api.store import Store
-from core.masking import PlatformId, install_log_scrubbing, mask_my_numbers
 from core.settings import Settings, get_settings
+from web.guard import Limits
+from web.layer import protect
+from web.refusals import JSON
+from web.throttle import Failures, RateLimiter
 
-access = logging.getLogger("onesource.api.access")
+# answers a cache may keep (five minutes): the health check, the open data and the catalogs, the documentation
+PUBLIC_PREFIXES = ("/health", "/v1/opendata/", "/v1/purposes", "/v1/procedures", "/openapi.json", "/docs",
+                   "/redoc")
+# a JSON answer opened in a browser loads and runs nothing; the documentation pages set their own
+# (api/routes/docs.py), which allows only the API's own assets
+POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 DESCRIPTION = """\
 市川市 OneSource の同意に基づくデータ提供 API。利用目的ごとに法令上の根拠または本人の同意を確認し、
@@ -34,49 +38,6 @@ The consented-data API of Ichikawa City's OneSource. Every use of personal data 
 checked against a law or the person's live consent, limited to the fields that purpose needs, and
 written to a hash-chained access log the person can read. Open data needs no credentials.
 """
-
-
-class RequestLog:
-    """Pure ASGI middleware: a request id on every response, and one log line per request that names the
-    route's template (``/v1/persons/{person_id}``), never the path or the query as sent: what a caller
-    puts in a URL (a 個人番号 in any spelling, a name, a forged log line) never reaches the log. The request id
-    is the platform's own (a :class:`PlatformId`), so the log's scrubber leaves it whole."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        rid = new_request_id()
-        scope[REQUEST_ID] = rid
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def send_with_id(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if access.isEnabledFor(logging.INFO):
-                access.info("%s %s %s %.1fms %s", scope["method"], route_template(scope), status["code"],
-                            (time.perf_counter() - started) * 1000, PlatformId(rid))
-
-
-def route_template(scope) -> str:
-    """The matched route's path template, or ``(unmatched)``."""
-    route = scope.get("route")
-    return getattr(route, "path_format", None) or getattr(route, "path", None) or "(unmatched)"
-
-
-def _error(status: int, code: str, message: str, headers: dict | None = None) -> Json:
-    return Json({"error": {"code": code, "message": mask_my_numbers(message)}}, status_code=status,
-                          headers=headers)
 
 
 def _checkpoints(store: Store, stop: threading.Event) -> None:
@@ -99,7 +60,7 @@ def _settle_heap() -> None:
 def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
     """The app. ``watch`` False loads the newest release once instead of polling (tests call refresh)."""
     settings = settings or get_settings()
-    install_log_scrubbing()
+    limiter = RateLimiter()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -113,7 +74,8 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
             watcher.start()
         else:
             watcher.refresh()
-        app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, app.state.limiter)
+        app.state.ctx = Context(settings, store, load_catalog(), watcher, writer, limiter,
+                                Failures(limiter, settings.api_auth_failure_rate_per_second, AUTH_FAILURE_BURST))
         stop = threading.Event()
         checkpointer = threading.Thread(target=_checkpoints, args=(store, stop), name="store-checkpoint",
                                         daemon=True)
@@ -145,29 +107,16 @@ def create_app(settings: Settings | None = None, watch: bool = True) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
-        return _error(exc.status, exc.code, exc.message, exc.headers)
+        return JSON.response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
-        return _error(422, "invalid_request", f"invalid or missing: {', '.join(where)}")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, code.replace("_", " "), getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        logging.getLogger("onesource.api").error("unhandled %s on %s", type(exc).__name__,
-                                                 route_template(request.scope))
-        return _error(500, "internal_error", "internal error")
+        return JSON.response(422, "invalid_request", f"invalid or missing: {', '.join(where)}")
 
     for module in (public, persons, businesses, me):
         app.include_router(module.router)
     docs.install(app)
-    limiter = RateLimiter()
-    app.state.limiter = limiter
-    app.add_middleware(Guard, settings=settings, limiter=limiter)
-    app.add_middleware(RequestLog)  # outermost: every request is logged, refused ones included
+    protect(app, limits=Limits.of(settings, json=True), refusals=JSON, policy=POLICY, limiter=limiter,
+            public=PUBLIC_PREFIXES, access_log="onesource.api.access")
     return app

@@ -90,17 +90,23 @@ class Settings(BaseSettings):
     api_anonymous_rate_per_second: float = Field(default=20.0,
                                                  description="Rate of unauthenticated requests per address.")
     api_address_rate_per_second: float = Field(
-        default=200.0, description="Requests per second one address may send, counted before any authentication "
-        "(burst: twice that).")
+        default=200.0, description="Requests per second one address may send to the API or the workbench, counted "
+        "before any authentication (burst: twice that).")
     api_auth_failure_rate_per_second: float = Field(
         default=1.0, description="Failed authentications per second one address may make (burst 20); past it, its "
         "requests with credentials are refused before they are checked.")
     api_trusted_proxies: str | None = Field(
         default=None, description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
         "unset: the socket's peer is the client's address.")
-    api_max_body_bytes: int = Field(default=65536, description="Largest request body the API reads (413 above).")
-    api_max_header_bytes: int = Field(default=16384, description="Largest request line and headers (431 above).")
+    api_max_body_bytes: int = Field(default=65536, description="Largest request body the API or the workbench "
+                                    "reads (413 above).")
+    api_max_header_bytes: int = Field(default=16384, description="Largest request line and headers, API and "
+                                      "workbench (431 above).")
     api_max_json_depth: int = Field(default=32, description="Deepest nesting of a JSON body (422 above).")
+    web_max_header_count: int = Field(default=100, description="Most request headers the API or the workbench "
+                                      "accepts (431 above).")
+    web_max_url_bytes: int = Field(default=8192, description="Longest path and query the API or the workbench "
+                                   "accepts (414 above).")
     api_resident_credential_max_hours: float = Field(
         default=24.0, description="Longest lifetime of a resident credential.")
     workbench_host: str = Field(default="127.0.0.1", description="Address the reviewer's workbench listens on "

@@ -1,7 +1,6 @@
 """Shared fixtures: a small simulated city, generated in the test (nothing generated is committed), built once
 per session; a platform home of one test's own; a PostgreSQL database. The helpers tests call are in
-``tests/support/``; a test takes these fixtures by name and never imports this module (tests/api/ and
-tests/workbench/ still import build_lake, platform_at and EXAMPLES from here, until their rewrite)."""
+``tests/support/``; a test takes these fixtures by name and never imports this module."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from simulator import SimConfig, simulate
 from simulator.config import NoiseRates
 from tests.support import pgcluster
 from tests.support.lakes import build_lake, platform_at
-from tests.support.paths import EXAMPLES  # noqa: F401 - tests/api imports it from here, until its rewrite
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

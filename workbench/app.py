@@ -3,10 +3,13 @@
 Only signed-in operators (``onesource workbench operator add NAME``) see anything: every page but the sign-in
 redirects there, and the server refuses to start while no operator exists. Sessions are random tokens kept in
 memory (a restart signs everyone out), in an HttpOnly, SameSite=Strict cookie; every form carries the
-session's CSRF token; failed sign-ins are throttled per client address; bodies are bounded before they are
-read; redirects are relative (never built from the Host header); pages are not cached. Where the lake sits on
-the PostgreSQL catalog, the workbench itself connects as the data team's role (the server's settings), so the
-engine, not the page, limits what it can reach.
+session's CSRF token; failed sign-ins are throttled per client address, and a password is hashed in a worker
+thread (scrypt takes tens of milliseconds: on the event loop it would stall every other page); redirects are
+relative (never built from the Host header). The web layer (``web.layer.protect``) stands in front, as it does
+for the API: the per-address throttle, the limits before work, the security headers, pages never cached, the
+refusals as pages of the workbench, and the request log. Where the lake sits on the PostgreSQL catalog, the
+workbench itself connects as the data team's role (the server's settings), so the engine, not the page, limits
+what it can reach.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -26,18 +30,23 @@ from starlette.routing import Route
 from core import lake
 from core.settings import Settings
 from identity.explain import FIELDS, UnknownId, explain
+from web.guard import Limits, address_of
+from web.layer import protect
+from web.refusals import html
+from web.throttle import Failures, RateLimiter, retry_after
 from workbench import data, operators
 from workbench.pages import render
 
 log = logging.getLogger(__name__)
 COOKIE = "onesource_workbench"
 SESSION_SECONDS = 8 * 3600
-MAX_BODY = 64 * 1024
 FAILURES_PER_MINUTE = 5
-HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                      "frame-ancestors 'none'; base-uri 'none'"}
+# plain pages: their own inline styles, forms posted back to the workbench, nothing else
+POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+REFUSED = "受け付けられません"
+# the titles and texts of the refusals that say more than the web layer's message
+REFUSAL_PAGES = {404: ("見つかりません", "そのページはありません。"),
+                 500: ("エラー", "ページを表示できませんでした。記録を確認してください。")}
 
 
 @dataclass
@@ -50,7 +59,6 @@ class Session:
 class Sessions:
     def __init__(self) -> None:
         self._by_token: dict[str, Session] = {}
-        self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def open(self, operator: str) -> str:
@@ -70,35 +78,23 @@ class Sessions:
         with self._lock:
             self._by_token.pop(token or "", None)
 
-    def throttled(self, address: str) -> bool:
-        with self._lock:
-            now = time.time()
-            recent = [t for t in self._failures.get(address, []) if now - t < 60]
-            self._failures[address] = recent
-            return len(recent) >= FAILURES_PER_MINUTE
 
-    def failed(self, address: str) -> None:
-        with self._lock:
-            self._failures.setdefault(address, []).append(time.time())
-
-
-def _page(html: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
+def _page(page: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 def _see(location: str) -> RedirectResponse:
-    return RedirectResponse(location, status_code=303, headers=HEADERS)
+    return RedirectResponse(location, status_code=303)
+
+
+def _refusal(status: int, code: str, message: str) -> str:
+    title, text = REFUSAL_PAGES.get(status, (REFUSED if status < 500 else "エラー", message))
+    return render("message", title=title, message=text)
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        raise ValueError("the form is too large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ValueError("the form is too large")
+    """The posted form (its size was bounded by the guard before anything read it)."""
+    body = await request.body()
     return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=2000)
 
 
@@ -115,6 +111,8 @@ def _float(text: str | None) -> float | None:
 
 def create_app(settings: Settings) -> Starlette:
     sessions = Sessions()
+    limiter = RateLimiter()
+    failures = Failures(limiter, FAILURES_PER_MINUTE / 60, FAILURES_PER_MINUTE)
 
     def session_of(request: Request) -> Session | None:
         return sessions.get(request.cookies.get(COOKIE))
@@ -128,36 +126,33 @@ def create_app(settings: Settings) -> Starlette:
                 try:
                     form = await _form(request)
                 except ValueError as exc:
-                    return _page(render("message", title="受け付けられません", message=str(exc)), 413)
+                    return _page(render("message", title=REFUSED, message=str(exc)), 413)
                 if not secrets.compare_digest(_one(form, "csrf"), s.csrf):
-                    return _page(render("message", title="受け付けられません",
+                    return _page(render("message", title=REFUSED,
                                         message="フォームの有効期限が切れました。ページを開き直してください。"), 403)
                 request.state.form = form
             try:
                 return await handler(request, s)
             except (ValueError, LookupError, UnknownId) as exc:
-                return _page(render("message", title="受け付けられません", message=str(exc), operator=s.operator,
-                                    csrf=s.csrf), 400)
-            except Exception:  # noqa: BLE001 - a page, never a traceback
-                log.exception("workbench: a page failed")
-                return _page(render("message", title="エラー", message="ページを表示できませんでした。"
-                                    "記録を確認してください。", operator=s.operator, csrf=s.csrf), 500)
+                return _page(render("message", title=REFUSED, message=str(exc), operator=s.operator, csrf=s.csrf),
+                             400)
         return wrapped
 
     async def login(request: Request) -> Response:
         if request.method == "GET":
             return _page(render("login", error=None))
-        address = request.client.host if request.client else "-"
-        if sessions.throttled(address):
+        address = address_of(request.scope)
+        wait = failures.wait(address)
+        if wait > 0:
             return _page(render("login", error="試行が多すぎます。1 分後にもう一度。Too many attempts; wait a minute."),
-                         429)
+                         429, {"Retry-After": str(retry_after(wait))})
         try:
             form = await _form(request)
         except ValueError as exc:
             return _page(render("login", error=str(exc)), 413)
         name, password = _one(form, "operator").strip(), _one(form, "password")
-        if not operators.verify(settings, name, password):
-            sessions.failed(address)
+        if not await run_in_threadpool(operators.verify, settings, name, password):
+            failures.failed(address)
             log.warning("workbench: a failed sign-in")  # never the name or the password
             return _page(render("login", error="審査者名またはパスワードが違います。"), 401)
         response = _see("queue?entity=person")
@@ -243,11 +238,11 @@ def create_app(settings: Settings) -> Starlette:
         log.info("workbench: %s split a cluster", s.operator)
         return _see(f"cluster?id={quote(entity_id)}")
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return _page(render("message", title="見つかりません", message="そのページはありません。"), 404)
-
     routes = [Route("/", root), Route("/login", login, methods=["GET", "POST"]),
               Route("/logout", logout, methods=["POST"]), Route("/queue", queue), Route("/pair", pair),
               Route("/decide", decide, methods=["POST"]), Route("/cluster", cluster),
               Route("/split", split, methods=["POST"])]
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+    app = Starlette(routes=routes)
+    protect(app, limits=Limits.of(settings), refusals=html(_refusal), policy=POLICY, limiter=limiter,
+            access_log="onesource.workbench.access")
+    return app

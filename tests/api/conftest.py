@@ -2,63 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-from dataclasses import dataclass
-
 import pytest
-from fastapi.testclient import TestClient
 
-from api.clients import issue_resident_credential, register_client
-from api.main import create_app
-from api.store import Store
 from core import lake
 from core.releases import latest_release
-from core.settings import get_settings
+from tests.support.api import running_api
 
 
 @pytest.fixture(scope="session")
 def published_city(built_city):
     """The built city with its open data published (and released), as ``onesource publish`` does."""
-    from tests.conftest import platform_at
+    from tests.support.lakes import platform_at
 
     with platform_at(built_city):
         from cli.runs import publish
 
         publish(out=None)
     return built_city
-
-
-@dataclass
-class Api:
-    http: TestClient
-    store: Store
-
-    def client(self, kind: str = "department", purposes: tuple[str, ...] = ("jidou_teate",), rate: float = 1000.0,
-               burst: int = 1000, organisation: str = "テスト課") -> tuple[str, dict[str, str]]:
-        client, key = register_client(self.store, f"test {kind}", kind, organisation, list(purposes), rate, burst)
-        return client.client_id, {"X-API-Key": key}
-
-    served: object = None
-
-    def resident(self, person_id: str, hours: float = 1.0) -> dict[str, str]:
-        status = self.served().status_of(person_id)
-        _, token = issue_resident_credential(self.store, person_id, status, dt.timedelta(hours=hours),
-                                             dt.timedelta(hours=24))
-        return {"Authorization": f"Bearer {token}"}
-
-    def log_rows(self, subject_id: str | None = None) -> list[tuple]:
-        sql = "select seq, client_id, subject_id, purpose_id, consent_id, fields, outcome from access_log"
-        if subject_id:
-            return self.store.execute(sql + " where subject_id = ? order by seq", (subject_id,))
-        return self.store.execute(sql + " order by seq")
-
-
-@contextlib.contextmanager
-def running_api():
-    app = create_app(get_settings(), watch=False)
-    with TestClient(app) as http:
-        yield Api(http, app.state.ctx.store, lambda: app.state.ctx.watcher.current)
 
 
 @pytest.fixture
@@ -75,7 +35,7 @@ def api(published_city, tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def people(published_city):
     """Ids from the served release: a resident parent with children and tax records, another resident."""
-    from tests.conftest import platform_at
+    from tests.support.lakes import platform_at
 
     with platform_at(published_city):
         con = lake.connect(read_only=True)

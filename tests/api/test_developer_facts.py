@@ -101,7 +101,7 @@ def test_a_request_id_that_passes_the_check_digit_is_logged_whole_and_a_value_is
 
 def test_the_request_log_keeps_the_platforms_request_id(api, people, caplog, monkeypatch):
     rid = _passing_request_id()
-    monkeypatch.setattr("api.main.new_request_id", lambda: rid)
+    monkeypatch.setattr("web.requestlog.new_request_id", lambda: rid)
     caplog.set_level(logging.INFO, logger="onesource.api.access")
     _, headers = api.client()
     r = api.http.get(f"/v1/persons/{people['parent']}", params={"purpose": "jidou_teate"}, headers=headers)

@@ -12,9 +12,9 @@ import re
 import pytest
 
 from api.clients import RegistrationError, issue_resident_credential, register_client
-from api.ratelimit import RateLimiter
 from core.ids import make_my_number
 from core.masking import install_log_scrubbing, loggable, mask_my_numbers
+from web.throttle import RateLimiter
 
 NUMBER = make_my_number(31415926535)
 SPELLINGS = [NUMBER, f"{NUMBER[:4]} {NUMBER[4:8]} {NUMBER[8:]}", f"{NUMBER[:4]}-{NUMBER[4:8]}-{NUMBER[8:]}",
@@ -33,8 +33,9 @@ def test_a_streamed_body_is_cut_off_at_the_limit():
     """The guard as the server drives it: chunks of a body without a length stop being read past the limit."""
     import asyncio
 
-    from api.guard import Guard
     from core.settings import Settings
+    from web.guard import Guard, Limits
+    from web.refusals import JSON
 
     reached, read, sent = [], [0], []
 
@@ -51,7 +52,8 @@ def test_a_streamed_body_is_cut_off_at_the_limit():
     scope = {"type": "http", "method": "POST", "path": "/v1/me/consents", "raw_path": b"/v1/me/consents",
              "query_string": b"", "client": ("192.0.2.1", 5000),
              "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
-    asyncio.run(Guard(app, Settings(), RateLimiter())(scope, receive, send))
+    guard = Guard(app, Limits.of(Settings(), json=True), RateLimiter(), JSON, "default-src 'none'")
+    asyncio.run(guard(scope, receive, send))
     assert sent[0]["status"] == 413 and not reached
     assert read[0] <= 2  # the server stopped reading just past the limit
 
@@ -77,7 +79,7 @@ def test_failed_authentication_is_limited_per_address_before_credentials_are_che
 
 
 def test_every_request_spends_from_its_address_before_any_work(published_city, tmp_path, monkeypatch):
-    from tests.api.conftest import running_api
+    from tests.support.api import running_api
 
     monkeypatch.setenv("ONESOURCE_HOME", str(published_city / "home"))
     monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")  # the test cities' lakes keep the SQLite catalog
@@ -91,7 +93,7 @@ def test_every_request_spends_from_its_address_before_any_work(published_city, t
 
 def test_rate_limit_buckets_expire(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("api.ratelimit.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("web.throttle.time.monotonic", lambda: clock[0])
     limiter = RateLimiter(max_buckets=1000, prune_every=10)
     for i in range(5000):
         limiter.take(f"addr:{i}", 10.0, 20)

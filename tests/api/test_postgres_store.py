@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.accesslog import load_log_key, verify
-from tests.api.conftest import running_api
+from tests.support.api import running_api
 
 pytestmark = pytest.mark.postgres
 

@@ -8,9 +8,10 @@ import pytest
 
 from core import lake
 from core.releases import latest_release, mark_release
-from tests.api.conftest import running_api
-from tests.conftest import EXAMPLES, build_lake, platform_at
-from tests.helpers import wait_until
+from tests.support.api import running_api
+from tests.support.lakes import build_lake, platform_at
+from tests.support.paths import EXAMPLES
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")

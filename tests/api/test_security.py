@@ -115,7 +115,7 @@ def test_rate_limit_answers_429_with_retry_after(api, people):
 
 def test_no_my_number_in_any_response_or_log_line(api, people, city, caplog):
     """Every 個人番号 of the landing zone, even sent as a parameter, never comes back or reaches a log line."""
-    from tests.ingestion.test_my_number import input_my_numbers
+    from tests.support.my_numbers import input_my_numbers
 
     numbers = sorted(input_my_numbers(city.landing))
     assert len(numbers) > 100

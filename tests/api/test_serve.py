@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import popen_cli, run_cli
+from tests.support.commands import popen_cli, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 

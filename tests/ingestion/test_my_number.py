@@ -18,7 +18,7 @@ from ingestion.pipeline import ingest
 from ingestion.tokens import Tokenizer, load_key
 from tests.fixtures import handmade
 from tests.support.commands import run_cli
-from tests.support.my_numbers import input_my_numbers, twelve_digit_runs  # tests/api imports input_my_numbers here
+from tests.support.my_numbers import input_my_numbers, twelve_digit_runs
 from tests.support.paths import REPO
 
 

@@ -1,10 +1,14 @@
-"""Servers a test starts: a port to give them, whether they answer, the process group they run in."""
+"""Servers a test starts: a port to give them, whether they answer, the process group they run in, and an app served
+by a real uvicorn in a thread of the test process (what `onesource workbench serve` runs, without the process)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
+import threading
+import time
 import urllib.request
 
 
@@ -35,3 +39,23 @@ def group_members(pgid: int) -> list[str]:
     out = subprocess.run(["ps", "-eo", "pgid=,pid=,stat=,args="], capture_output=True, text=True).stdout
     return [line.strip() for line in out.splitlines()
             if line.split()[0] == str(pgid) and not line.split()[2].startswith("Z")]
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` on ``http://127.0.0.1:PORT/`` until the block ends; yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.1)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,7 +19,8 @@ import pytest
 from core import lake
 from core.settings import REPO_ROOT, get_settings
 from identity.link import link_all
-from tests.conftest import build_lake, platform_at
+from tests.support.lakes import build_lake, platform_at
+from tests.support.servers import serving
 from workbench.app import create_app
 from workbench.operators import add_operator
 
@@ -31,32 +29,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = Path(os.environ.get("ONESOURCE_ARTIFACTS", str(REPO_ROOT / "artifacts"))) / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def bench(city, tmp_path_factory):
     """A lake of the test city, an operator and the workbench served on a free port."""
-    import uvicorn
-
     with platform_at(tmp_path_factory.mktemp("workbench")) as root:
         build_lake(city.landing)
         settings = get_settings()
         password = add_operator(settings, "steward")
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.time() + 30
-        while not server.started and time.time() < deadline:
-            time.sleep(0.1)
-        assert server.started
-        yield {"root": root, "base": f"http://127.0.0.1:{port}/", "password": password}
-        server.should_exit = True
-        thread.join(10)
+        with serving(create_app(settings)) as base:
+            yield {"root": root, "base": base, "password": password}
 
 
 @pytest.fixture

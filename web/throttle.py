@@ -1,10 +1,11 @@
-"""Token-bucket rate limits: per client (its own rate and burst), per resident, per address for every request
-before any work, and per address for failed authentication.
+"""Token-bucket rate limits, one table per app: per address for every request before any work (the guard),
+per address for failed sign-ins and authentications (:class:`Failures`), and whatever else the app counts (the
+API: per client, per resident, per anonymous address).
 
-Kept in the process: each API worker enforces the limit on what it serves. A deployment with several
-workers divides a client's rate among them or puts the limit in front (the gateway). A bucket that has
-refilled is the same as no bucket, so idle buckets are dropped (``prune``, run as buckets are taken), and
-the table never holds more than ``max_buckets``: a flood of fresh addresses cannot grow it without bound.
+Kept in the process: each worker enforces the limit on what it serves. A deployment with several workers
+divides a rate among them or puts the limit in front (the gateway). A bucket that has refilled is the same as
+no bucket, so idle buckets are dropped (``prune``, run as buckets are taken), and the table never holds more
+than ``max_buckets``: a flood of fresh addresses, or of failed sign-ins from them, cannot grow it without bound.
 """
 
 from __future__ import annotations
@@ -59,3 +60,23 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+def retry_after(wait: float) -> int:
+    """The whole seconds of a Retry-After header for a wait of ``wait`` seconds (at least 1)."""
+    return max(1, int(wait + 0.999))
+
+
+class Failures:
+    """Failed sign-ins or authentications per address, as buckets of the app's limiter: an address that has
+    spent its ``burst`` waits ``1 / rate`` seconds for each next try. The memory is the limiter's, so bounded."""
+
+    def __init__(self, limiter: RateLimiter, rate_per_second: float, burst: int) -> None:
+        self.limiter, self.rate, self.burst = limiter, rate_per_second, burst
+
+    def wait(self, address: str) -> float:
+        """Seconds before ``address`` may try again (0.0: now); checked before any credential is."""
+        return self.limiter.blocked(f"authfail:{address}", self.rate, self.burst)
+
+    def failed(self, address: str) -> None:
+        self.limiter.take(f"authfail:{address}", self.rate, self.burst)
