@@ -22,6 +22,11 @@ Then the nightly housekeeping (`onesource maintain`: the retention policy), repo
 size on disk is reported after each step; at the end, the cost of a tick and of a run when nothing new
 arrived. Targets: full build under 10 minutes and 8 GB; each daily refresh under 60 seconds; the Dagster
 path within 20% of `onesource refresh`. Figures go to stdout and bench/results/city-<catalog>.json.
+
+    python bench/bench_city.py --framework-path public   # the same on the frameworks' public API alone
+
+compares the frameworks' internals (core/dbt_internals.py, dagster_project/internals.py) with their public
+paths: figures in bench/results/city-<catalog>-public.json.
 """
 
 from __future__ import annotations
@@ -126,6 +131,10 @@ def main() -> None:
     ap.add_argument("--catalog", choices=("postgres", "sqlite"), default="postgres",
                     help="The lake's catalog: the platform's own PostgreSQL server under the home (the default) or "
                          "the single-operator SQLite file.")
+    ap.add_argument("--framework-path", choices=("fast", "public"), default="fast",
+                    help="ONESOURCE_FRAMEWORK_PATH for every step (core/settings.py): the frameworks' internals the "
+                         "platform was measured faster with (the default), or their public API alone; a public run's "
+                         "figures go to city-<catalog>-public.json, beside the fast ones.")
     ap.add_argument("--verify", action="store_true",
                     help="After the refreshes, rebuild every dbt model from scratch (--full-refresh) on the same "
                          "deliveries and identity state, and compare every mart's row-level checksum.")
@@ -140,15 +149,17 @@ def main() -> None:
     for var in ("ONESOURCE_CATALOG_DSN", "ONESOURCE_TRUTH_DIR", "ONESOURCE_ENCRYPT_DATA"):
         env.pop(var, None)
     env["ONESOURCE_CATALOG"] = args.catalog
+    env["ONESOURCE_FRAMEWORK_PATH"] = args.framework_path
+    figures = f"city-{args.catalog}{'-public' if args.framework_path == 'public' else ''}.json"
     if args.encrypted:
         env["ONESOURCE_ENCRYPT_DATA"] = "true"
     source, live = args.source or root / "source", root / "landing"
     live.mkdir(exist_ok=True)
     results: dict = {"residents": args.residents, "days": args.days, "catalog": args.catalog,
-                     "encrypted": args.encrypted, "simulate": None,
+                     "encrypted": args.encrypted, "framework_path": args.framework_path, "simulate": None,
                      "full": [], "daily": []}
     if args.resume:
-        previous = HERE / "results" / f"city-{args.catalog}.json"
+        previous = HERE / "results" / figures
         if previous.exists() and json.loads(previous.read_text()).get("residents") == args.residents:
             results = json.loads(previous.read_text())  # the days done before, of this same city
     elif args.source is None:
@@ -247,7 +258,7 @@ def main() -> None:
               f"a juki run over a day already loaded {idle_run['seconds']} s", flush=True)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"city-{args.catalog}.json").write_text(json.dumps(results, indent=1))
+    (out / figures).write_text(json.dumps(results, indent=1))
     subprocess.run([*ONESOURCE, "catalog", "stop"], env=env, capture_output=True)  # the embedded server, if any
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.dagster_run import DagsterRun, make_new_run_id
 
 from core.settings import get_settings
 from dagster_project import ui
@@ -51,8 +51,8 @@ def tick(cursor_file: Path) -> None:
                 tags = dict(r.tags or {})
                 if r.partition_key:
                     tags["dagster/partition"] = r.partition_key
-                placeholder = DagsterRun(job_name=r.job_name or sensor.job_name, run_id=make_new_run_id(),
-                                         status=dg.DagsterRunStatus.NOT_STARTED, tags=tags)
+                placeholder = dg.DagsterRun(job_name=r.job_name or sensor.job_name, run_id=str(uuid.uuid4()),
+                                            status=dg.DagsterRunStatus.NOT_STARTED, tags=tags)
                 instance.add_run(placeholder)
                 queued.append(placeholder.run_id)
                 part = r.partition_key or (f"{tags['dagster/asset_partition_range_start']}.."

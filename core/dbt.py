@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import faults, lake, progress
+from core import dbt_internals, faults, lake, progress
 from core.environment import scoped_environ
 from core.settings import REPO_ROOT, Settings, get_settings
 
@@ -69,7 +69,7 @@ def _progress_callback(stage: str) -> Callable:
 def _fault_callback(settings: Settings) -> Callable:
     def callback(event) -> None:
         if event.info.name == "NodeFinished":
-            faults.kill_point(f"dbt:{event.data.node_info.node_name}", settings)
+            faults.kill_point(f"dbt:{event.data.node_info.node_name}")
     return callback
 
 
@@ -83,6 +83,16 @@ def _attach_once(settings: Settings) -> None:
         _attached.add(where)
 
 
+def prepare(settings: Settings) -> dict[str, str]:
+    """The lake ready for a dbt run (extensions installed, the data folder, the encrypted mode's first attach);
+    the environment dbt runs in, whichever process runs it."""
+    lake.install_extensions(settings)
+    settings.ensure_data_path()
+    if settings.encrypted:  # the catalog remembers the encrypted mode from its first attach: make it ours
+        _attach_once(settings)
+    return dbt_env(settings)
+
+
 def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifest: bool = False,
             label: str | None = None):
     """Invoke dbt in-process (``dbtRunner``); returns its result object (``.success``, ``.result``).
@@ -90,20 +100,18 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
     With ``reuse_manifest`` (the refresh's builds), dbt runs on a manifest parsed once per process and kept
     while the project's files and the settings stay as they were, and writes only run_results.json: each
     invocation would otherwise parse the project again and write its manifest again (about a second each,
-    three times a day). ``label`` names the work in progress reports (a stage of the refresh)."""
+    three times a day). That takes dbt's internals (core/dbt_internals.py); on the public framework path
+    (``ONESOURCE_FRAMEWORK_PATH=public``) every invocation parses afresh. ``label`` names the work in progress
+    reports (a stage of the refresh)."""
     from dbt.cli.main import dbtRunner
 
     settings = settings or get_settings()
-    lake.install_extensions(settings)
-    settings.ensure_data_path()
-    if settings.encrypted:  # the catalog remembers the encrypted mode from its first attach: make it ours
-        _attach_once(settings)
-    env = dbt_env(settings)
+    env = prepare(settings)
     hooks = [_progress_callback(label or " ".join(args[:1]))]
-    if faults.armed(settings):
+    if faults.armed():
         hooks.append(_fault_callback(settings))
     with scoped_environ(env):
-        if not reuse_manifest:
+        if not reuse_manifest or settings.framework_path == "public":
             parse = list(args[:1]) == ["parse"]
             mtime = _project_mtime() if parse else 0.0
             result = dbtRunner(callbacks=hooks).invoke(list(args))
@@ -113,9 +121,9 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
         manifest = _parsed_manifest(env)
         if not isinstance(manifest, _Manifest):
             return manifest  # the parse failed: its result says why
-        result = dbtRunner(manifest=manifest.fresh(), callbacks=hooks).invoke([*args, "--no-write-json"])
+        result = dbt_internals.invoke_on_manifest(manifest.manifest, args, hooks,
+                                                  Path(env["DBT_TARGET_PATH"]) / "run_results.json")
         if hasattr(result.result, "write"):
-            result.result.write(str(Path(env["DBT_TARGET_PATH"]) / "run_results.json"))
             n = len(getattr(result.result, "results", None) or [])
             progress.report(f"dbt {label or args[0]}", "done", n, n)
         return result
@@ -126,16 +134,6 @@ class _Manifest:
     env: tuple  # the dbt environment it was parsed under
     project_mtime: float  # the newest file of the project when it was parsed
     manifest: Any
-
-    def fresh(self) -> Any:
-        """The manifest with every node as the parse left it. dbt compiles a node in place, and a node compiled
-        before counts its ephemeral CTEs as injected already: compiled again, its SQL would name CTEs it no
-        longer defines."""
-        for node in self.manifest.nodes.values():
-            if hasattr(node, "extra_ctes_injected"):
-                node.compiled, node.compiled_code, node.extra_ctes_injected, node.extra_ctes = False, None, False, []
-                node._pre_injected_sql = None
-        return self.manifest
 
 
 _manifest: list[_Manifest] = []  # the one kept: a process serves one home at a time

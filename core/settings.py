@@ -17,26 +17,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-class Settings(BaseSettings):
-    """Everything the platform writes lives under ``home``."""
-
-    # an empty variable counts as unset (ONESOURCE_CATALOG_DSN= means the embedded catalog, not an empty DSN)
-    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore", populate_by_name=True,
-                                      env_ignore_empty=True)
+class LakeSettings(BaseSettings):
+    """The lake: its home, catalog, files and engine."""
 
     home: Path = Field(default=REPO_ROOT / "data", description="Folder for the lake, stores and keys.")
     catalog: Literal["postgres", "sqlite"] = Field(
-        default="postgres", description="The platform's own catalog when catalog_dsn is unset: postgres (a PostgreSQL "
+        default="postgres", description="The platform's own catalog when ONESOURCE_CATALOG_DSN is unset: postgres (a PostgreSQL "
         "server of its own under home/lake, started on demand: roles, encrypted files and the audit of reads on one "
         "machine) or sqlite (home/lake/catalog.sqlite: one operator, no roles).")
     catalog_dsn: SecretStr | None = Field(
         default=None,
         description="postgresql:// URL (or libpq key=value string) of an external DuckLake catalog; unset means the "
-        "platform's own catalog (see catalog). With the embedded server it holds that server's socket DSN.",
+        "platform's own catalog (see ONESOURCE_CATALOG). With the embedded server it holds that server's socket DSN.",
     )
     catalog_listen: str | None = Field(
         default=None, description="host:port on which the embedded catalog server also listens over TCP (password "
         "authentication); unset: its Unix socket in home/lake/run only.")
+    catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
     data_path: str | None = Field(
         default=None, description="Where the lake's Parquet files live: a folder, or an object-store URL "
         "(s3://bucket/prefix/) for a larger deployment; unset means home/lake/data.")
@@ -44,6 +41,27 @@ class Settings(BaseSettings):
         default=None, description="Encrypt the lake's data files, each with its own key kept in the catalog "
         "(DuckLake's encrypted mode); unset means on with a PostgreSQL catalog (embedded or external), off with "
         "the SQLite one (whose keys would sit beside the files).")
+    duckdb_extension_dir: Path = Field(
+        default=REPO_ROOT / ".duckdb" / "extensions",
+        description="Project-local DuckDB extension directory, filled offline from the extension wheels.",
+    )
+    duckdb_memory_limit: str = Field(default="6GB", description="DuckDB memory of a lake session (the platform's "
+                                     "and dbt's); beyond it DuckDB spills to disk.")
+    duckdb_threads: int = Field(default=2, description="Threads of a lake session (the platform's, dbt's, the linkage's).")
+    link_memory_limit: str = Field(default="8GB", description="DuckDB memory of the linkage's working database "
+                                   "(Splink spills to a temporary folder beyond it, slowing the linkage and every "
+                                   "fsync on the same disk). A full relink at 500,000 residents peaks at about 5 GB "
+                                   "(EM on sampled pairs, each session's pairs dropped when it ends).")
+    lake_lock_wait_seconds: float = Field(
+        default=1800.0, description="How long a run that writes waits for another run holding the lake (then it "
+        "stops with a message, having written nothing).")
+    snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
+                                      "snapshots between releases (every release is kept).")
+
+
+class StorageSettings(BaseSettings):
+    """Object storage, for an s3:// data path."""
+
     s3_endpoint: str | None = Field(default=None, description="host:port of an S3-compatible object store for an "
                                     "s3:// data path (unset: AWS's own endpoint).")
     s3_key_id: SecretStr | None = Field(default=None, description="Access key id for an s3:// data path.")
@@ -51,25 +69,36 @@ class Settings(BaseSettings):
     s3_region: str = Field(default="ap-northeast-1", description="Region of the object store.")
     s3_use_ssl: bool = Field(default=True, description="HTTPS to the object store (off only for a local test server).")
     s3_url_style: str = Field(default="vhost", description="vhost or path (path for most S3-compatible servers).")
-    catalog_schema: str = Field(default="ducklake", description="PostgreSQL schema holding the DuckLake metadata.")
+
+
+class SourcesSettings(BaseSettings):
+    """Sources and keys: the landing zone, the contract database, the keys the platform makes."""
+
+    landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
+                                 "(unset: home/landing).")
     keiyaku_dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URL of the 入札・契約管理システム database."
     )
-    duckdb_extension_dir: Path = Field(
-        default=REPO_ROOT / ".duckdb" / "extensions",
-        description="Project-local DuckDB extension directory, filled offline from the extension wheels.",
-    )
+    ingest_max_future_days: int = Field(
+        default=1, description="A delivery dated more than this many days after today (Asia/Tokyo) is refused.")
+    truth_dir_override: Path | None = Field(default=None, alias="ONESOURCE_TRUTH_DIR", description="Truth files "
+                                            "for the linkage-quality asset check (simulated cities only).")
     my_number_key: SecretStr | None = Field(
         default=None,
-        description="HMAC key for 個人番号 tokens (32+ bytes); unset means a key generated in keys_dir on first use.",
+        description="HMAC key for 個人番号 tokens (32+ bytes); unset means a key generated in the keys folder on first use.",
     )
     analysis_key: SecretStr | None = Field(
         default=None, description="HMAC key of the analysis zone's pseudonyms (32+ bytes); unset means a key "
-        "generated in keys_dir on first use. Never given to analysts.")
+        "generated in the keys folder on first use. Never given to analysts.")
     keys_dir_override: Path | None = Field(default=None, alias="ONESOURCE_KEYS_DIR",
-                                           description="Folder of generated keys (default: see keys_dir).")
-    dagster_dsn: SecretStr | None = Field(
-        default=None, description="postgresql:// URL for Dagster's instance storage; unset means SQLite under home.")
+                                           description="Folder of the keys the platform generates: never in the "
+                                           "repository (default: home/keys, or ~/.config/onesource/keys while home is "
+                                           "inside the repository).")
+
+
+class ApiSettings(BaseSettings):
+    """The consented-data API, the open data it serves, and the web layer it shares with the workbench."""
+
     api_store_dsn: SecretStr | None = Field(
         default=None,
         description="postgresql:// URL of the API's store (clients, consents, access log); unset means SQLite "
@@ -78,10 +107,10 @@ class Settings(BaseSettings):
         default=None, description="The API's own login to the PostgreSQL catalog (the policy's api_service role, "
         "which reads only the marts it serves); unset means the catalog's owner DSN, which the API warns about.")
     api_store_file: Path | None = Field(default=None, description="SQLite file of the API's store (default "
-                                        "home/api/api.sqlite); ignored when api_store_dsn is set.")
+                                        "home/api/api.sqlite); ignored when ONESOURCE_API_STORE_DSN is set.")
     api_log_key: SecretStr | None = Field(
         default=None, description="HMAC key of the access-log chain (32+ bytes); unset means a key generated in "
-        "keys_dir on first use.")
+        "the keys folder on first use.")
     api_base_url: str = Field(default="https://api.city.ichikawa.example",
                               description="Public base URL of the API (consent receipts, open-data links).")
     api_release_poll_seconds: float = Field(default=1.0, description="How often the API looks for a new release.")
@@ -109,39 +138,48 @@ class Settings(BaseSettings):
                                    "accepts (414 above).")
     api_resident_credential_max_hours: float = Field(
         default=24.0, description="Longest lifetime of a resident credential.")
-    workbench_host: str = Field(default="127.0.0.1", description="Address the reviewer's workbench listens on "
-                                "(it always asks for an operator's sign-in).")
-    workbench_port: int = Field(default=8765, description="Port of the reviewer's workbench.")
-    workbench_secure_cookie: bool = Field(
-        default=False, description="Mark the workbench's session cookie Secure (set it where the workbench is "
-        "served over HTTPS, behind the city's reverse proxy).")
-    ingest_max_future_days: int = Field(
-        default=1, description="A delivery dated more than this many days after today (Asia/Tokyo) is refused.")
-    lake_lock_wait_seconds: float = Field(
-        default=1800.0, description="How long a run that writes waits for another run holding the lake (then it "
-        "stops with a message, having written nothing).")
-    snapshot_keep_days: float = Field(default=7.0, description="How long `onesource maintain` keeps the lake "
-                                      "snapshots between releases (every release is kept).")
     opendata_area_codes_file: Path | None = Field(
         default=None, description="The city's official 町丁目 codes for the open data (CSV with columns 地域名 and "
         "地域コード); unset: codes derived from the town list (publish/opendata.py, area_code).")
     opendata_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where the public reaches the API's open data, as the DCAT "
         "catalog publishes it: download URLs are <this>/v1/opendata/files/<name> (default: `onesource serve`).")
-    landing: Path | None = Field(default=None, description="Landing zone the Dagster sensors and assets read "
-                                 "(unset: home/landing).")
-    truth_dir_override: Path | None = Field(default=None, alias="ONESOURCE_TRUTH_DIR", description="Truth files "
-                                            "for the linkage-quality asset check (simulated cities only).")
-    ui_strict: bool = Field(default=False, description="`onesource ui` exits with the webserver's exit code "
-                            "(tests), instead of 0 after Ctrl-C.")
-    fault_kill_at: str | None = Field(default=None, description="Recovery tests only: SIGKILL the process at "
-                                      "this named point (core/faults.py).")
-    duckdb_memory_limit: str = Field(default="6GB")
-    link_memory_limit: str = Field(default="8GB", description="DuckDB memory of the linkage's working database "
-                                   "(Splink spills to a temporary folder beyond it, slowing the linkage and every "
-                                   "fsync on the same disk). A full relink at 500,000 residents peaks at about 5 GB "
-                                   "(EM on sampled pairs, each session's pairs dropped when it ends).")
-    duckdb_threads: int = Field(default=2)
+
+
+class WorkbenchSettings(BaseSettings):
+    """The reviewer's workbench."""
+
+    workbench_host: str = Field(default="127.0.0.1", description="Address the reviewer's workbench listens on "
+                                "(it always asks for an operator's sign-in).")
+    workbench_port: int = Field(default=8765, description="Port of the reviewer's workbench.")
+    workbench_secure_cookie: bool = Field(
+        default=False, description="Mark the workbench's session cookie Secure (set it where the workbench is "
+        "served over HTTPS, behind the city's reverse proxy).")
+
+
+class OrchestrationSettings(BaseSettings):
+    """Orchestration: Dagster's instance and the frameworks' paths."""
+
+    dagster_dsn: SecretStr | None = Field(
+        default=None, description="postgresql:// URL for Dagster's instance storage; unset means SQLite under home.")
+    framework_path: Literal["fast", "public"] = Field(
+        default="fast", description="fast: the frameworks' internals the platform was measured faster with, each "
+        "checked against the pinned versions (dbt's parsed manifest kept for the refresh's builds, "
+        "core/dbt_internals.py; Dagster's event log without a connection and an fsync per event, dbt in the run's "
+        "process, the build's run created as the UI's own, dagster_project/internals.py). public: the frameworks' "
+        "public API only (a fresh dbt parse per invocation, Dagster's own storage, dagster-dbt's "
+        "DbtCliResource(...).cli(...).stream(), execute_in_process): slower, for telling whether a new release "
+        "of dbt or Dagster broke an internal.")
+
+
+class Settings(LakeSettings, StorageSettings, SourcesSettings, ApiSettings, WorkbenchSettings,
+               OrchestrationSettings):
+    """Everything the platform writes lives under ``home``. The sections are the classes above; each field is read
+    from ``ONESOURCE_<FIELD>`` (or its alias)."""
+
+    # an empty variable counts as unset (ONESOURCE_CATALOG_DSN= means the embedded catalog, not an empty DSN)
+    model_config = SettingsConfigDict(env_prefix="ONESOURCE_", extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
 
     _embedded: bool = PrivateAttr(default=False)
 

@@ -8,7 +8,6 @@ and the sensors begin past what was loaded.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ import dagster as dg
 from core import lake
 from core.lake import LAKE_ALIAS as L
 from core.settings import REPO_ROOT, Settings, get_settings
-from dagster_project import ui
+from dagster_project import internals, ui
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -73,44 +72,6 @@ def _count_rows(settings: Settings, summary: BuildSummary) -> None:
         con.close()
 
 
-def _execute_as_the_ui_would(instance: dg.DagsterInstance, job_name: str, run_config: dict,
-                             tags: dict[str, str]) -> dg.ExecutionResult:
-    """Run ``job_name`` in this process as a run of the code location the UI serves (``dagster job execute`` with
-    the run's origin, as ``dagster job launch`` creates it): the run carries its repository and job origin, so the
-    UI's Overview timeline and the job's page list it and its materializations, and the UI can re-execute it.
-    ``execute_in_process`` creates a run without an origin: the Runs page listed it, nothing else did.
-
-    Dagster's framework internals (no public API creates a run for a remote job) live only here."""
-    from dagster._core.definitions.reconstruct import ReconstructableJob
-    from dagster._core.execution.api import execute_run
-    from dagster._core.remote_origin import InProcessCodeLocationOrigin
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name=ui.LOCATION,
-                             working_directory=str(REPO_ROOT)),
-        location_name=ui.LOCATION)  # the location name `dagster dev -m` gives it, so the UI knows the runs as its own
-    location = origin.create_location(instance)
-    try:
-        (repo_name, repo), = location.get_repositories().items()
-        remote_job = repo.get_full_job(job_name)
-        plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None, known_state=None,
-                                           instance=instance)
-        run = instance.create_run(
-            job_name=job_name, run_id=None, run_config=run_config, resolved_op_selection=None,
-            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, op_selection=None,
-            status=None, root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
-            job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=plan.execution_plan_snapshot,
-            parent_job_snapshot=remote_job.parent_job_snapshot, remote_job_origin=remote_job.get_remote_origin(),
-            job_code_origin=remote_job.get_python_origin(), asset_selection=None, asset_check_selection=None,
-            asset_graph=repo.asset_graph)
-        # the definitions the location loaded, not loaded a second time
-        recon = ReconstructableJob(location._get_reconstructable_repository(repo_name), job_name)  # noqa: SLF001
-        return execute_run(recon, run, instance)
-    finally:
-        location.cleanup()
-
-
 def run_build(landing: Path, settings: Settings | None = None, raise_on_error: bool = False) -> BuildSummary:
     from dagster_project.defs.ingestion.assets import DELIVERIES, delivery_key
     from dagster_project.defs.jobs import DAILY
@@ -128,7 +89,13 @@ def run_build(landing: Path, settings: Settings | None = None, raise_on_error: b
                     "dagster/asset_partition_range_end": wanted[-1]}
         # no deliveries yet: the contract database and everything downstream
         job = DAILY if wanted else "refresh_after_deliveries"
-        res = _execute_as_the_ui_would(instance, job, run_config, tags)
+        if settings.framework_path == "public":  # Dagster's public API: only the Runs page lists this run
+            from dagster_project.definitions import build_definitions
+
+            res = build_definitions(settings).get_job_def(job).execute_in_process(
+                run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+        else:  # a run of the code location the UI serves, which the UI lists everywhere
+            res = internals.execute_as_the_ui_would(instance, ui.LOCATION, REPO_ROOT, job, run_config, tags)
         if raise_on_error and not res.success:
             raise RuntimeError(f"Dagster run {res.run_id} of {job} failed")
         _collect(res, summary)

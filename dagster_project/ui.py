@@ -19,6 +19,7 @@ import dagster as dg
 
 from core.environment import scoped_environ
 from core.settings import Settings, get_settings
+from dagster_project import internals
 
 LOCATION = "dagster_project.definitions"
 
@@ -26,24 +27,16 @@ LOCATION = "dagster_project.definitions"
 def instance_yaml(settings: Settings) -> str:
     # one run at a time: the embedded SQLite lake catalog takes one writer; no onboarding pop-up for the data team
     lines = ["telemetry:", "  enabled: false", "nux:", "  enabled: false", "run_queue:", "  max_concurrent_runs: 1"]
-    if settings.dagster_dsn is not None:
-        # the URL comes from the environment (never written here); see storage_env for its driver
-        # dagster-postgres's layout, with an event log that keeps its connection (dagster_project/storage.py)
-        for kind, module, cls in (
-                ("run_storage", "dagster_postgres.run_storage", "PostgresRunStorage"),
-                ("event_log_storage", "dagster_project.storage", "PooledPostgresEventLogStorage"),
-                ("schedule_storage", "dagster_postgres.schedule_storage", "PostgresScheduleStorage")):
-            lines += [f"{kind}:", f"  module: {module}", f"  class: {cls}", "  config:", "    postgres_url:",
-                      f"      env: {STORAGE_URL_ENV}"]
+    # the URL comes from the environment (never written here); see storage_env for its driver
+    url_env = STORAGE_URL_ENV if settings.dagster_dsn is not None else None
+    base = settings.home / "dagster" / "storage"
+    if settings.framework_path == "fast":
+        # Dagster's layouts with event logs that keep their connections (and on SQLite do not fsync every event)
+        lines += internals.storage_yaml(base, url_env)
+    elif url_env is not None:  # Dagster's own storage, the same layouts
+        lines += ["storage:", "  postgres:", "    postgres_url:", f"      env: {url_env}"]
     else:
-        # Dagster's SQLite layout (as `storage: sqlite:` writes it), with an event log that does not fsync
-        # every event (dagster_project/storage.py)
-        base = settings.home / "dagster" / "storage"
-        for kind, module, cls, where in (
-                ("run_storage", "dagster._core.storage.runs", "SqliteRunStorage", base / "history"),
-                ("event_log_storage", "dagster_project.storage", "LocalEventLogStorage", base / "history" / "runs"),
-                ("schedule_storage", "dagster._core.storage.schedules", "SqliteScheduleStorage", base / "schedules")):
-            lines += [f"{kind}:", f"  module: {module}", f"  class: {cls}", "  config:", f"    base_dir: {where}"]
+        lines += ["storage:", "  sqlite:", f"    base_dir: {base}"]
     return "\n".join(lines) + "\n"
 
 

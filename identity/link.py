@@ -236,7 +236,7 @@ def link_all(con: duckdb.DuckDBPyConnection, settings: Settings, config: Linkage
     results = {}
     for spec in (PERSON, BUSINESS):
         results[spec.entity] = link_entity(con, settings, spec, config, incremental)
-        kill_point(f"link:{spec.entity}", settings)
+        kill_point(f"link:{spec.entity}")
     return results
 
 

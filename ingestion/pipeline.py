@@ -347,7 +347,7 @@ class Ingestor:
                 ledger.insert(con, "ops.watermarks", [(system, table, mark, json.dumps(keys_at), batch_id, loaded_at)])
             ledger.insert(con, "ops.deliveries", [(system, res.delivery, delivery_date, batch_id, res.status, None,
                                                    len(res.files), loaded_at)])
-            kill_point(f"ingest:{system}/{res.delivery}", self.settings)
+            kill_point(f"ingest:{system}/{res.delivery}")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -79,6 +79,15 @@ def _one_collection() -> Iterator[None]:
         gc.collect(1)
 
 
+@contextmanager
+def transforming(settings: Settings) -> Iterator[None]:
+    """What a transformation stage holds while it runs (dbt, the linkage), whichever process does the work
+    (dagster-dbt's own dbt process on the public framework path): the lake's claim for one transformation at a
+    time, and no cyclic collection until it ends."""
+    with lake.writer_claim(settings, "transform"), _one_collection():
+        yield
+
+
 # -- the stages, one function each ------------------------------------------------------------------
 def ingest(settings: Settings, landing: Path, systems: Sequence[str] | None = None,
            run_expectations: bool = True,
@@ -119,7 +128,7 @@ def dbt_build(settings: Settings, stage: Stage, selection: Sequence[str] | None 
     if stage.dbt_select is None:
         raise ValueError(f"stage {stage.name} runs no dbt")
     args = ["build", *(selection if selection is not None else ["--select", stage.dbt_select])]
-    with lake.writer_claim(settings, "transform"), _one_collection():
+    with transforming(settings):
         result = run_dbt(args, settings, reuse_manifest=True, label=stage.name)
     if result.exception is not None or (check and not result.success):
         failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
@@ -133,7 +142,7 @@ def link(settings: Settings, incremental: bool = True) -> dict[str, tuple[str, L
     """Link persons and businesses: new and changed records onto the known clusters (``incremental``), or
     retrain and re-cluster everything (a full relink)."""
     progress.report("linkage", "incremental" if incremental else "full relink")
-    with lake.writer_claim(settings, "transform"), _one_collection():
+    with transforming(settings):
         con = lake.connect(settings)
         try:
             return link_all(con, settings, incremental=incremental)

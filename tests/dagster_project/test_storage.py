@@ -1,4 +1,4 @@
-"""The instance's event log (dagster_project/storage.py): Dagster's SQLite shards written through kept
+"""The instance's event log (dagster_project/internals.py): Dagster's SQLite shards written through kept
 connections; what one process writes, another reads at once, and a wipe forgets it."""
 
 from __future__ import annotations

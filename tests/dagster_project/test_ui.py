@@ -30,7 +30,7 @@ def test_instance_storage_is_sqlite_by_default(tmp_path):
     home = ui.ensure_instance(Settings(home=tmp_path / "home"))
     instance = dg.DagsterInstance.from_config(str(home))
     assert type(instance.run_storage).__name__ == "SqliteRunStorage"
-    # Dagster's SQLite shards, written through kept connections (dagster_project/storage.py)
+    # Dagster's SQLite shards, written through kept connections (dagster_project/internals.py)
     assert type(instance.event_log_storage).__name__ == "LocalEventLogStorage"
     assert list(instance.get_runs()) == []
 

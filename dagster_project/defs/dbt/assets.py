@@ -3,21 +3,23 @@
 One ``@dbt_assets`` per dbt stage of the refresh sequence (staging before the linkage, marts after it),
 selected by the stage's own selection. dbt runs in the run's process through the same function as
 ``onesource refresh`` (``refresh.sequence.dbt_build``): no dbt subprocess, no second start-up; its results
-become materializations and asset checks (dbt tests) as dagster-dbt would report them.
+become materializations and asset checks (dbt tests) as dagster-dbt would report them (through dagster-dbt's
+internals, dagster_project/internals.py). On the public framework path (``ONESOURCE_FRAMEWORK_PATH=public``)
+dagster-dbt runs dbt its own way: ``DbtCliResource(...).cli(["build"], context=context).stream()``.
 """
 
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
-from dagster_dbt.asset_utils import (
-    get_asset_check_key_for_test,
-    get_manifest_and_translator_from_dbt_assets,
-    get_subset_selection_for_context,
-)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from core import dbt
+from core.environment import scoped_environ
 from core.settings import Settings
+from dagster_project import internals
 from dagster_project.defs.dbt.project import project
 from dagster_project.defs.identity.assets import identity_key
 from dagster_project.defs.resources import OWNER, Platform
@@ -61,30 +63,24 @@ class OneSourceTranslator(DagsterDbtTranslator):
         return [OWNER]
 
 
-_PASSED = {"success", "pass"}
+def _failed(stage: sequence.Stage, results: Iterable[tuple[str, str]]) -> dg.Failure:
+    failed = [f"{name}: {status}" for name, status in results if status in ("error", "fail")]
+    return dg.Failure(description=f"dbt build of the {stage.name} stage failed: {', '.join(failed[:10])}")
 
 
-def _events(context: dg.AssetExecutionContext, result: Any) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """dbt's run results as Dagster events: a materialization per model built, a check result per test."""
-    manifest, translator, proj = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-    selected_checks = set(context.selected_asset_check_keys)
-    for r in getattr(result.result, "results", None) or []:
-        uid, status = r.node.unique_id, str(r.status)
-        meta = {"unique_id": uid, "execution_duration": round(float(r.execution_time or 0), 3)}
-        rows = getattr(r.adapter_response, "get", lambda *_: None)("rows_affected")
-        if rows is not None:
-            meta["rows_affected"] = rows
-        if uid.startswith("model.") and status in _PASSED:
-            key = translator.get_asset_spec(manifest, uid, proj).key
-            if key in context.selected_asset_keys:
-                yield dg.MaterializeResult(asset_key=key, metadata=meta)
-        elif uid.startswith("test."):
-            check = get_asset_check_key_for_test(manifest, translator, uid, proj)
-            if check is not None and check in selected_checks:
-                yield dg.AssetCheckResult(
-                    asset_key=check.asset_key, check_name=check.name, passed=status in _PASSED,
-                    severity=dg.AssetCheckSeverity.WARN if status == "warn" else dg.AssetCheckSeverity.ERROR,
-                    metadata={**meta, "status": status, "failures": int(r.failures or 0)})
+def _public_build(context: dg.AssetExecutionContext, settings: Settings, stage: sequence.Stage,
+                  proj: DbtProject) -> Iterator[Any]:
+    """dagster-dbt's own way: dbt in a process of its own (which parses the project afresh), its events
+    through ``DbtCliInvocation.stream()``; the lake held as the sequence holds it for a dbt stage."""
+    resource = DbtCliResource(project_dir=proj, dbt_executable=str(Path(sys.executable).parent / "dbt"))
+    with sequence.transforming(settings):
+        # dagster-dbt reads dbt's node events from its structured log: the console at info
+        with scoped_environ({**dbt.prepare(settings), "DBT_LOG_LEVEL": "info"}):
+            invocation = resource.cli(["build"], context=context, raise_on_error=False)
+        yield from invocation.stream()
+    if not invocation.is_successful():
+        results = invocation.get_artifact("run_results.json").get("results", [])
+        raise _failed(stage, ((r["unique_id"].rsplit(".", 1)[-1], r["status"]) for r in results))
 
 
 def _stage_assets(settings: Settings, stage: sequence.Stage) -> dg.AssetsDefinition:
@@ -93,21 +89,18 @@ def _stage_assets(settings: Settings, stage: sequence.Stage) -> dg.AssetsDefinit
     @dbt_assets(manifest=proj.manifest_path, project=proj, select=stage.dbt_select, name=f"dbt_{stage.name}",
                 dagster_dbt_translator=OneSourceTranslator())
     def assets(context: dg.AssetExecutionContext, platform: Platform):
-        manifest, translator, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-        selection, indirect = get_subset_selection_for_context(
-            context=context, manifest=manifest, select=stage.dbt_select, exclude=None, selector=None,
-            dagster_dbt_translator=translator, current_dbt_indirect_selection_env=None)
-        if indirect:
-            selection = [*selection, "--indirect-selection", indirect]
+        settings = platform.settings()
+        if settings.framework_path == "public":
+            yield from _public_build(context, settings, stage, proj)
+            return
+        selection = internals.dbt_selection(context, stage.dbt_select)
         try:
-            result = sequence.dbt_build(platform.settings(), stage, selection=selection, check=False)
+            result = sequence.dbt_build(settings, stage, selection=selection, check=False)
         except sequence.RefreshFailed as exc:
             raise dg.Failure(description=str(exc)) from None
-        yield from _events(context, result)
+        yield from internals.dbt_events(context, result)
         if not result.success:
-            failed = [f"{r.node.name}: {r.status}" for r in (getattr(result.result, "results", None) or [])
-                      if str(r.status) in ("error", "fail")]
-            raise dg.Failure(description=f"dbt build of the {stage.name} stage failed: {', '.join(failed[:10])}")
+            raise _failed(stage, ((r.node.name, str(r.status)) for r in getattr(result.result, "results", None) or []))
 
     return assets
 
