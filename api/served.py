@@ -22,12 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core import lake
+from core.clock import JST
 from core.lake import LAKE_ALIAS as L
 from core.releases import Release, latest_release
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-JST = dt.timezone(dt.timedelta(hours=9))
 
 # table -> (columns, where) read at the release's snapshot
 QUERIES: dict[str, tuple[str, str]] = {

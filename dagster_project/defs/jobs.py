@@ -10,6 +10,7 @@ or running. The nightly schedule relinks everything (EM retrained); the lake's r
 
 import dagster as dg
 
+from core import clock
 from dagster_project.defs.identity.assets import FULL_RELINK
 from dagster_project.defs.ingestion.assets import bronze_key, partitioned
 from dagster_project.defs.publish.assets import RELEASE_KEY
@@ -45,7 +46,7 @@ def build_jobs() -> dict:
 
 def build_schedules(jobs: dict) -> list[dg.ScheduleDefinition]:
     return [dg.ScheduleDefinition(name="nightly", job=jobs["nightly_refresh"], cron_schedule="0 2 * * *",
-                                  execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING,
+                                  execution_timezone=clock.TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
                                   run_config=FULL_RELINK)]
 
 

@@ -3,6 +3,8 @@ access log's witness (api/accesslog.py), which the next publish puts in the open
 
 import dagster as dg
 
+from core import clock
+
 
 @dg.op(description="Keep every release; expire the snapshots between releases older than "
                    "ONESOURCE_SNAPSHOT_KEEP_DAYS; delete the files only they used; merge small files.")
@@ -29,7 +31,7 @@ def lake_maintenance() -> None:
 
 def build_schedule() -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(name="lake_maintenance_nightly", job=lake_maintenance, cron_schedule="30 4 * * *",
-                                 execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING)
+                                 execution_timezone=clock.TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)
 
 
 @dg.op(description="Verify the API's access log against its witnesses, then witness its head (count and last "
@@ -48,4 +50,4 @@ def access_log_witness() -> None:
 
 def build_witness_schedule() -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(name="access_log_witness_daily", job=access_log_witness, cron_schedule="0 4 * * *",
-                                 execution_timezone="Asia/Tokyo", default_status=dg.DefaultScheduleStatus.RUNNING)
+                                 execution_timezone=clock.TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING)
