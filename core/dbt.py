@@ -66,7 +66,7 @@ def _progress_callback(stage: str) -> Callable:
     return callback
 
 
-def _fault_callback(settings: Settings) -> Callable:
+def _fault_callback() -> Callable:
     def callback(event) -> None:
         if event.info.name == "NodeFinished":
             faults.kill_point(f"dbt:{event.data.node_info.node_name}")
@@ -109,7 +109,7 @@ def run_dbt(args: Sequence[str], settings: Settings | None = None, reuse_manifes
     env = prepare(settings)
     hooks = [_progress_callback(label or " ".join(args[:1]))]
     if faults.armed():
-        hooks.append(_fault_callback(settings))
+        hooks.append(_fault_callback())
     with scoped_environ(env):
         if not reuse_manifest or settings.framework_path == "public":
             parse = list(args[:1]) == ["parse"]

@@ -52,8 +52,9 @@ def sections() -> list[tuple[str, list[tuple[str, FieldInfo]]]]:
 
 def table() -> str:
     lines = ["| variable | default | meaning |", "|---|---|---|"]
-    for title, fields in sections():
-        if len(sections()) > 1:
+    grouped = sections()
+    for title, fields in grouped:
+        if len(grouped) > 1:
             lines.append(f"| **{title}** | | |")
         for name, field in fields:
             meaning = " ".join((field.description or "").split()).replace("|", "\\|")

@@ -14,14 +14,9 @@ import httpx
 import pytest
 
 from tests.support.commands import popen_cli, run_cli
+from tests.support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(env: dict, *args: str) -> str:
@@ -37,7 +32,7 @@ def server(published_city, tmp_path):
            "ONESOURCE_API_STORE_FILE": str(tmp_path / "api.sqlite"),
            "ONESOURCE_API_ANONYMOUS_RATE_PER_SECOND": "1000", "ONESOURCE_API_ADDRESS_RATE_PER_SECOND": "100000"}
     env.pop("ONESOURCE_API_STORE_DSN", None)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = popen_cli("serve", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT,
                      start_new_session=True)
