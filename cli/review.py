@@ -87,8 +87,9 @@ def workbench_serve(host: Annotated[str | None, typer.Option(help="Address (defa
         raise fail("no operator yet: add one with `onesource workbench operator add NAME`", 2)
     host, port = host or settings.workbench_host, port or settings.workbench_port
     typer.echo(f"workbench on http://{host}:{port}/ (sign-in required)")
+    trusted = settings.api_trusted_proxies  # behind the city's proxy, its X-Forwarded-For names the steward
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
-                proxy_headers=False, server_header=False)
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "", server_header=False)
 
 
 @operator_app.command("add")
@@ -106,7 +107,7 @@ def operator_add(name: Annotated[str, typer.Argument(help="The steward's sign-in
 
 @operator_app.command("remove")
 def operator_remove(name: Annotated[str, typer.Argument(help="The operator to remove.")]) -> None:
-    """Remove an operator (their open sessions end when the workbench restarts)."""
+    """Remove an operator (their open sessions end at their next request)."""
     from core.settings import get_settings
     from workbench.operators import remove_operator
 

@@ -2,18 +2,30 @@
 
 Only signed-in operators (``onesource workbench operator add NAME``) see anything: every page but the sign-in
 redirects there, and the server refuses to start while no operator exists. Sessions are random tokens kept in
-memory (a restart signs everyone out), in an HttpOnly, SameSite=Strict cookie; every form carries the
-session's CSRF token; failed sign-ins are throttled per client address, and a password is hashed in a worker
-thread (scrypt takes tens of milliseconds: on the event loop it would stall every other page); redirects are
-relative (never built from the Host header). The web layer (``web.layer.protect``) stands in front, as it does
-for the API: the per-address throttle, the limits before work, the security headers, pages never cached, the
-refusals as pages of the workbench, and the request log. Where the lake sits on the PostgreSQL catalog, the
-workbench itself connects as the data team's role (the server's settings), so the engine, not the page, limits
-what it can reach.
+memory (a restart signs everyone out), in an HttpOnly, SameSite=Strict cookie; a session holds while its
+operator's password is the one it was opened with: removing or resetting the operator ends it at the next
+request. Every form carries a CSRF token, the sign-in's too (a token of its own cookie: no page of another
+site can sign a browser in). A password is hashed in a worker thread (scrypt takes tens of milliseconds: on the
+event loop it would stall every other page).
+
+Failed sign-ins are bounded so that a guesser is slowed and a steward is not locked out (OWASP's device
+cookies): a browser that signed in as an operator keeps a signed device cookie for that name, and its attempts
+count against that device only; attempts without one count against the client's address and against the
+operator's name (5 at once, then one every 12 seconds each). Behind the city's proxy, where every steward
+shares one address, the proxy is trusted by configuration (``ONESOURCE_API_TRUSTED_PROXIES``) as the API's
+is; and even untrusted, a guesser hammering a name holds back only browsers that never signed in as it.
+
+Redirects are relative and built by the app, never from the Host header (no trailing-slash redirect). The web
+layer (``web.layer.protect``) stands in front, as it does for the API: the per-address throttle, the limits
+before work, the security headers, pages never cached, the refusals as pages of the workbench, and the request
+log. Where the lake sits on the PostgreSQL catalog, the workbench itself connects as the data team's role (the
+server's settings), so the engine, not the page, limits what it can reach.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 import threading
@@ -39,7 +51,10 @@ from workbench.pages import render
 
 log = logging.getLogger(__name__)
 COOKIE = "onesource_workbench"
+SIGN_IN_COOKIE = "onesource_signin"  # the sign-in form's CSRF token
+DEVICE_COOKIE = "onesource_device"  # a browser that signed in as an operator before
 SESSION_SECONDS = 8 * 3600
+DEVICE_SECONDS = 180 * 86400
 FAILURES_PER_MINUTE = 5
 # plain pages: their own inline styles, forms posted back to the workbench, nothing else
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -54,6 +69,7 @@ class Session:
     operator: str
     csrf: str
     expires: float
+    stamp: str  # the operator's password salt at sign-in (operators.stamp)
 
 
 class Sessions:
@@ -61,12 +77,12 @@ class Sessions:
         self._by_token: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def open(self, operator: str) -> str:
+    def open(self, operator: str, stamp: str) -> str:
         token = secrets.token_urlsafe(32)
         with self._lock:
             now = time.time()
             self._by_token = {t: s for t, s in self._by_token.items() if s.expires > now}
-            self._by_token[token] = Session(operator, secrets.token_urlsafe(24), now + SESSION_SECONDS)
+            self._by_token[token] = Session(operator, secrets.token_urlsafe(24), now + SESSION_SECONDS, stamp)
         return token
 
     def get(self, token: str | None) -> Session | None:
@@ -109,13 +125,31 @@ def _float(text: str | None) -> float | None:
         return None
 
 
+def _device_mark(key: bytes, operator: str, nonce: str) -> str:
+    return hmac.new(key, f"{operator}\0{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def create_app(settings: Settings) -> Starlette:
     sessions = Sessions()
     limiter = RateLimiter()
     failures = Failures(limiter, FAILURES_PER_MINUTE / 60, FAILURES_PER_MINUTE)
 
     def session_of(request: Request) -> Session | None:
-        return sessions.get(request.cookies.get(COOKIE))
+        token = request.cookies.get(COOKIE)
+        s = sessions.get(token)
+        if s is not None and operators.stamp(settings, s.operator) != s.stamp:  # removed or reset since
+            sessions.close(token)
+            log.info("workbench: a session ended: its operator was removed or reset")
+            return None
+        return s
+
+    def device_of(request: Request, operator: str) -> str | None:
+        """The nonce of this browser's device cookie when it is a valid one for ``operator``."""
+        nonce, _, mark = (request.cookies.get(DEVICE_COOKIE) or "").partition(".")
+        if not nonce or not mark:
+            return None
+        good = _device_mark(operators.device_key(settings), operator, nonce)
+        return nonce if secrets.compare_digest(mark, good) else None
 
     def guarded(handler):
         async def wrapped(request: Request) -> Response:
@@ -138,26 +172,46 @@ def create_app(settings: Settings) -> Starlette:
                              400)
         return wrapped
 
+    def sign_in_page(error: str | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = _page(render("login", error=error, csrf=token), status, headers)
+        response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                            secure=settings.workbench_secure_cookie, path="/")
+        return response
+
     async def login(request: Request) -> Response:
         if request.method == "GET":
-            return _page(render("login", error=None))
-        address = address_of(request.scope)
-        wait = failures.wait(address)
-        if wait > 0:
-            return _page(render("login", error="試行が多すぎます。1 分後にもう一度。Too many attempts; wait a minute."),
-                         429, {"Retry-After": str(retry_after(wait))})
+            return sign_in_page(None)
         try:
             form = await _form(request)
         except ValueError as exc:
-            return _page(render("login", error=str(exc)), 413)
+            return sign_in_page(str(exc), 413)
+        if not secrets.compare_digest(_one(form, "csrf"), request.cookies.get(SIGN_IN_COOKIE) or "\0"):
+            return sign_in_page("フォームの有効期限が切れました。もう一度入力してください。", 403)
         name, password = _one(form, "operator").strip(), _one(form, "password")
+        device = device_of(request, name)
+        # a known device counts against itself only; anyone else against the address and the operator's name
+        counted = [f"device:{device}"] if device else [f"address:{address_of(request.scope)}", f"name:{name[:64]}"]
+        wait = max(failures.wait(key) for key in counted)
+        if wait > 0:
+            return sign_in_page("試行が多すぎます。しばらくしてからもう一度。Too many attempts; wait a minute.",
+                                429, {"Retry-After": str(retry_after(wait))})
         if not await run_in_threadpool(operators.verify, settings, name, password):
-            failures.failed(address)
+            for key in counted:
+                failures.failed(key)
             log.warning("workbench: a failed sign-in")  # never the name or the password
-            return _page(render("login", error="審査者名またはパスワードが違います。"), 401)
+            return sign_in_page("審査者名またはパスワードが違います。", 401)
+        stamp = operators.stamp(settings, name)
+        if stamp is None:  # removed while the password was checked
+            return sign_in_page("審査者名またはパスワードが違います。", 401)
         response = _see("queue?entity=person")
-        response.set_cookie(COOKIE, sessions.open(name), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+        response.set_cookie(COOKIE, sessions.open(name, stamp), max_age=SESSION_SECONDS, httponly=True,
+                            samesite="strict", secure=settings.workbench_secure_cookie, path="/")
+        nonce = device or secrets.token_urlsafe(16)
+        response.set_cookie(DEVICE_COOKIE, f"{nonce}.{_device_mark(operators.device_key(settings), name, nonce)}",
+                            max_age=DEVICE_SECONDS, httponly=True, samesite="strict",
                             secure=settings.workbench_secure_cookie, path="/")
+        response.delete_cookie(SIGN_IN_COOKIE, path="/")
         log.info("workbench: %s signed in", name)
         return response
 
@@ -243,6 +297,7 @@ def create_app(settings: Settings) -> Starlette:
               Route("/decide", decide, methods=["POST"]), Route("/cluster", cluster),
               Route("/split", split, methods=["POST"])]
     app = Starlette(routes=routes)
+    app.router.redirect_slashes = False  # Starlette's would build its Location from the Host header
     protect(app, limits=Limits.of(settings), refusals=html(_refusal), policy=POLICY, limiter=limiter,
             access_log="onesource.workbench.access")
     return app

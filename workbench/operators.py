@@ -64,6 +64,30 @@ def operators(settings: Settings) -> list[str]:
     return sorted(_load(settings))
 
 
+def stamp(settings: Settings, name: str) -> str | None:
+    """What a session remembers of its operator's sign-in: the salt of the password it was opened with (a new
+    one at every reset). None once the operator is removed: the session ends with it."""
+    record = _load(settings).get(name or "")
+    return record["salt"] if record else None
+
+
+def device_key(settings: Settings) -> bytes:
+    """The key that signs the workbench's device cookies (kept in the keys folder, made at first use)."""
+    path = settings.keys_dir / "workbench_device.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(secrets.token_bytes(32))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # the first process to make it wins; the others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
+
+
 def verify(settings: Settings, name: str, password: str) -> bool:
     """Constant-time check; an unknown name costs the same as a wrong password."""
     record = _load(settings).get(name or "")

@@ -33,7 +33,7 @@ LOGIN = """{% extends "base" %}{% block title %}サインイン{% endblock %}{% 
 <h1>サインイン / Sign in</h1>
 <p>データ基盤担当（名寄せ審査者）専用です。 For the data team's stewards only.</p>
 {% if error %}<p class="err">{{ error }}</p>{% endif %}
-<form method="post" action="login">
+<form method="post" action="login"><input type="hidden" name="csrf" value="{{ csrf }}">
 <p><label>審査者名 / operator <input name="operator" autocomplete="username" required></label></p>
 <p><label>パスワード / password <input name="password" type="password" autocomplete="current-password" required>
 </label></p><button type="submit" id="signin">サインイン</button></form>{% endblock %}"""

@@ -4,6 +4,7 @@ anyone may open, a form, and the checks of a refusal and of the headers every an
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -29,12 +30,13 @@ class App:
         """A client of the same app from another address (the socket's peer the guard counts)."""
         return TestClient(self.app, client=(address, 50000), follow_redirects=False)
 
-    def bad_credentials(self, http: TestClient | None = None, headers: dict[str, str] | None = None):
-        """A request with wrong credentials: a malformed resident credential, a wrong password."""
+    def bad_credentials(self, http: TestClient | None = None, headers: dict[str, str] | None = None,
+                        operator: str = "steward"):
+        """A request with wrong credentials: a malformed resident credential, a wrong password (for ``operator``)."""
         http, headers = http or self.http, headers or {}
         if self.kind == "api":
             return http.get("/v1/me/consents", headers={"Authorization": "Bearer osr_wrong", **headers})
-        return http.post("/login", data={"operator": "steward", "password": "wrong"}, headers=headers)
+        return http.post("/login", data=sign_in_form(http, operator, "wrong"), headers=headers)
 
     def refused(self, response, status: int, code: str) -> None:
         """``response`` is the app's refusal: ``status``, in the app's own kind of page, with the web layer's
@@ -49,6 +51,14 @@ class App:
         else:
             assert response.headers["content-type"] == "text/html; charset=utf-8"
             assert response.text.startswith("<!doctype html>") and "名寄せ審査" in response.text
+
+
+def sign_in_form(http: TestClient, operator: str, password: str) -> dict[str, str]:
+    """The workbench's sign-in form as its page gives it: the client gets the form's CSRF token and its cookie."""
+    page = http.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    return {"operator": operator, "password": password, "csrf": token.group(1)}
 
 
 def assert_headers(app: App, response) -> None:
