@@ -125,8 +125,8 @@ class ApiSettings(BaseSettings):
         default=1.0, description="Failed authentications per second one address may make (burst 20); past it, its "
         "requests with credentials are refused before they are checked.")
     api_trusted_proxies: str | None = Field(
-        default=None, description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed; "
-        "unset: the socket's peer is the client's address.")
+        default=None, description="Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed, by the "
+        "API and the workbench; unset: the socket's peer is the client's address.")
     api_max_body_bytes: int = Field(default=65536, description="Largest request body the API or the workbench "
                                     "reads (413 above).")
     api_max_header_bytes: int = Field(default=16384, description="Largest request line and headers, API and "
