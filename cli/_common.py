@@ -55,6 +55,12 @@ def progress_bar(starting: str = "starting") -> Iterator[None]:
         terminal.close()
 
 
+# Exit statuses: what needs a person (docs/data-team.md). 0 all done; 1 a failure; 2 a usage error or something
+# missing; 3 a server that is stopped (catalog status); NEEDS_RELOAD: the run went through, but a delivery was
+# changed after its load and the lake still holds what was loaded (`onesource ingest --reload SYSTEM/DELIVERY`).
+NEEDS_RELOAD = 4
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr; the caller raises the returned Exit."""
     typer.echo(f"error: {message}", err=True)

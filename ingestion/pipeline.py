@@ -146,6 +146,11 @@ class Ingestor:
                 break  # later deliveries of this system wait until this one loads
         return out
 
+    def changed_after_load(self, landing: Path, system: str) -> list[DeliveryResult]:
+        """Every loaded delivery of ``system`` whose folder no longer holds what was loaded from it."""
+        contract = self.contracts[system]
+        return [] if contract.connector == "database" else self._changed_after_load(contract, landing, None)
+
     def _changed_after_load(self, contract: Contract, landing: Path, days: set[str] | None) -> list[DeliveryResult]:
         """Deliveries (all, or these days) whose folder no longer holds what was loaded from it: a file changed in
         place, added or removed after the load. Reported, never loaded again by itself: a corrected delivery is
@@ -360,6 +365,10 @@ def ingest(landing: Path, settings: Settings | None = None, systems: list[str] |
     """Load every closed delivery under ``landing`` not loaded yet (and the contract database's changes);
     first, the deliveries named in ``reload`` (``SYSTEM/YYYYMMDD``) are loaded again as delivered now."""
     settings = settings or get_settings()
+    unknown = sorted(set(systems or []) - set(contracts()))
+    if unknown:
+        raise ValueError(f"no such system: {', '.join(s[:40] for s in unknown)} (the systems are "
+                         f"{', '.join(contracts())})")
     with lake.writer_claim(settings):  # each delivery is claimed on its own as well
         ing = Ingestor(settings, run_expectations=run_expectations, on_delivery=on_delivery)
         try:

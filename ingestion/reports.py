@@ -50,6 +50,11 @@ class IngestReport:
         return [d for d in self.deliveries if d.status == "failed"]
 
     @property
+    def changed(self) -> list[DeliveryResult]:
+        """Deliveries changed after their load: the lake keeps what was loaded until an operator reloads them."""
+        return [d for d in self.deliveries if d.status == "changed"]
+
+    @property
     def warnings(self) -> list[str]:
         """What an operator must look at although nothing failed: empty files, files changed after their load."""
         out = [f"{f.file} is empty (0 bytes): no records were loaded from it; ask {d.system}'s owner whether the "

@@ -42,7 +42,7 @@ def test_every_expected_asset_check_sensor_and_schedule(defs):
             assert f"team:{contract.owner}" in node.owners
             assert node.description and contract.name in node.description
             checks = {c.name for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(key.split("/"))}
-            assert {"reconciliation", "contract_expectations", "freshness"} <= checks
+            assert {"reconciliation", "contract_expectations", "freshness", "as_delivered"} <= checks
     for expected in ("staging/juki/stg_juki__residents", "staging/keiyaku/stg_keiyaku__vendors",
                      "identity/person/person_records", "identity/person/person_membership",
                      "identity/business/business_membership", "marts/core/dim_person",
@@ -172,3 +172,35 @@ def test_importing_the_code_location_has_no_side_effects(tmp_path):
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"env_unchanged": True, "dbt_loaded": False,
                                                                  "lazy": True}
     assert not home.exists() and not (tmp_path / "keys").exists()
+
+
+def test_a_delivery_changed_after_its_load_fails_its_check_in_dagster(tmp_path, monkeypatch):
+    """The data team runs the city in Dagster: a delivery corrected in place after its load is named by an asset
+    check that fails (an error, not blocking), with the reload to run, on the next run of that system's load,
+    whatever partition it runs (the ``ingest`` command's exit status 4 is the same news for a scheduled job)."""
+    from dagster_project.defs.ingestion.assets import DELIVERIES, build_assets
+    from dagster_project.defs.resources import Platform
+
+    handmade.build(tmp_path / "zone")
+    landing = tmp_path / "zone" / "landing"
+    monkeypatch.setenv("ONESOURCE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
+    monkeypatch.setenv("ONESOURCE_KEYS_DIR", str(tmp_path / "keys"))
+    load_juki = next(a for a in build_assets(None) if a.node_def.name == "load_juki")
+    days = sorted(p.name for p in (landing / "juki").iterdir())
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(DELIVERIES.name, [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in days])
+
+    def run(day: str) -> dict[str, dg.AssetCheckEvaluation]:
+        result = dg.materialize([load_juki], instance=instance, partition_key=f"{day[:4]}-{day[4:6]}-{day[6:]}",
+                                resources={"platform": Platform(landing=str(landing))}, raise_on_error=False)
+        assert result.success
+        return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+    assert run(days[0])["as_delivered"].passed
+    full = next(p for p in (landing / "juki" / days[0]).iterdir() if p.name.startswith("juki_full"))
+    full.write_bytes(full.read_bytes().replace(b"\r\n", b"\r\n\r\n", 1))  # corrected in place
+    check = run(days[1])["as_delivered"]  # the next day's run names the first day
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert f"--reload juki/{days[0]}" in check.metadata["to_reload"].value
+    assert f"{full.name} changed" in check.metadata["changed_after_load"].value

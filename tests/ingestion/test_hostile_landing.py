@@ -345,6 +345,9 @@ def test_an_empty_file_is_reported_and_a_file_changed_after_its_load_is_named_th
     assert f"{full.name} changed" in changed[0].error and "juki_memo.txt added" in changed[0].error
     assert "onesource ingest --reload juki/20261101" in changed[0].error
     assert not [d for d in again.failed if d.system == "juki"]  # reported, not failed: the refresh goes on
+    # a scheduled job learns it from the exit status: 4, a delivery to reload (0 would say all is well)
+    plain = run_cli("ingest", "--landing", str(landing), "--system", "juki")  # (another system fails: 1)
+    assert plain.returncode == 4 and "--reload juki/20261101" in plain.stderr, (plain.returncode, plain.stderr)
     (landing / "juki" / "20261101" / "juki_memo.txt").unlink()
     cli = run_cli("ingest", "--landing", str(landing), "--reload", "juki/20261101")
     assert cli.returncode in (0, 1) and "Traceback" not in cli.stderr, cli.stderr[-2000:]
@@ -361,3 +364,13 @@ def test_an_empty_file_is_reported_and_a_file_changed_after_its_load_is_named_th
     assert not [d for d in ingest(landing).deliveries if d.status == "changed"]
     refused = run_cli("ingest", "--landing", str(landing), "--reload", "juki/2026-11-01")
     assert refused.returncode == 2 and "not a delivery day" in refused.stderr
+
+
+def test_a_system_that_does_not_exist_is_a_usage_error(home, zone):
+    """``--system nosuch`` loaded nothing and exited 0: a typo in a scheduled job would go unnoticed for ever."""
+    from tests.support.commands import run_cli
+
+    landing, _ = zone
+    done = run_cli("ingest", "--landing", str(landing), "--system", "nosuch", "--system", "juki")
+    assert done.returncode == 2 and "no such system: nosuch" in done.stderr and "juki" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

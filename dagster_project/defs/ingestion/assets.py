@@ -61,9 +61,11 @@ def _compute(contract: Contract):
         settings = platform.settings()
         loader = platform.ingestor()
         results = sequence.ingest_days(settings, settings.landing_dir, contract.system, days, ingestor=loader)
-        for r in results:  # reported, not failed: the lake keeps what was loaded until an operator reloads
-            if r.status == "changed":
-                context.log.warning(r.error)
+        # any loaded delivery of the system, not only these days': reported and checked, not failed (the lake
+        # keeps what was loaded until an operator reloads it)
+        changed = loader.changed_after_load(settings.landing_dir, contract.system)
+        for r in changed:
+            context.log.warning(r.error)
         failed = [r for r in results if r.status == "failed"]
         if failed:
             r = failed[0]
@@ -71,7 +73,7 @@ def _compute(contract: Contract):
                              metadata={"system": contract.system, "delivery": r.delivery, "reason": r.error})
         for t in contract.tables:
             yield dg.MaterializeResult(asset_key=bronze_key(t), metadata=_table_metadata(results, t))
-        yield from checks.evaluate(loader.con, contract, bronze_key)  # on the loader's own connection
+        yield from checks.evaluate(loader.con, contract, bronze_key, changed)  # on the loader's own connection
     return compute
 
 

@@ -1,4 +1,6 @@
-"""Checks on every bronze table: reconciliation (blocking), the contract's expectations, freshness.
+"""Checks on every bronze table: reconciliation (blocking), the contract's expectations, freshness, and
+whether every loaded delivery is still as it was loaded (an error, not blocking: the refresh goes on with what
+was loaded, and the run says a person must reload the corrected delivery).
 
 They are declared on the asset that loads the table and evaluated by it right after the load, on one lake
 connection for all of a system's tables (a connection per check cost about 0.2 s, 27 of them per day).
@@ -18,7 +20,11 @@ DESCRIPTIONS = {
     "contract_expectations": "The Great Expectations suite generated from the data contract passed on the "
                              "newest batch.",
     "freshness": "A delivery within the contract's latency of the platform's newest delivery.",
+    "as_delivered": "Every loaded delivery's folder still holds what was loaded from it; a delivery corrected "
+                    "in place after its load is named with what changed, to be loaded again with `onesource "
+                    "ingest --reload SYSTEM/DELIVERY`.",
 }
+AS_DELIVERED = "as_delivered"
 
 
 def specs(contract: Contract, key_of) -> list[dg.AssetCheckSpec]:
@@ -64,10 +70,21 @@ def freshness(con: duckdb.DuckDBPyConnection, contract: Contract) -> dict:
             "metadata": {"newest_delivery": str(newest), "days_behind": age, "allowed_days": days or 0}}
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, key_of) -> Iterator[dg.AssetCheckResult]:
-    """Every check of every table of ``contract``, on one connection."""
+def as_delivered(changed: list, table: Table) -> dict:
+    """``changed``: the system's deliveries changed after their load (``Ingestor.changed_after_load``)."""
+    names = [f"{d.system}/{d.delivery}" for d in changed]
+    return {"passed": not changed, "severity": dg.AssetCheckSeverity.ERROR, "metadata": {
+        "changed_after_load": dg.MetadataValue.text("; ".join(d.error or "" for d in changed) or "none"),
+        "to_reload": dg.MetadataValue.text(" ".join(f"--reload {n}" for n in names) or "none")}}
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, contract: Contract, key_of,
+             changed: list | None = None) -> Iterator[dg.AssetCheckResult]:
+    """Every check of every table of ``contract``, on one connection; ``changed``: its deliveries changed after
+    their load."""
     fresh = freshness(con, contract)
     for t in contract.tables:
         for name, result in (("reconciliation", reconciliation(con, t)),
-                             ("contract_expectations", expectations(con, t)), ("freshness", fresh)):
+                             ("contract_expectations", expectations(con, t)), ("freshness", fresh),
+                             (AS_DELIVERED, as_delivered(changed or [], t))):
             yield dg.AssetCheckResult(asset_key=key_of(t), check_name=name, **result)
