@@ -170,7 +170,7 @@ class Verification:
     ok: bool
     entries: int
     problem: str | None = None  # edited | inserted | deleted | renumbered | truncated | head | wiped | rolled_back
-    seq: int | None = None  # | rewritten | witness
+    seq: int | None = None  # | rewritten | witness | witness_removed
     message: str = ""
     witnessed: int = 0  # witnesses the store was compared with
 
@@ -219,10 +219,29 @@ def _chain(store: Store, key: bytes) -> tuple[Verification, list[dict]]:
     return Verification(True, n, message=f"{n} entries verify, head seq {seq}"), entries
 
 
-def verify(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> Verification:
+def verify(store: Store, key: bytes, witnesses: list[Witness] | tuple = (), removed: list | tuple = ()
+           ) -> Verification:
     """Walk the chain from the start and report the first entry that was edited, inserted, deleted or
     renumbered; then hold the store against every witness: a store with fewer entries than a witness
-    recorded was wiped or rolled back, and one whose entry at a witnessed seq differs was rebuilt."""
+    recorded was wiped or rolled back, and one whose entry at a witnessed seq differs was rebuilt. A witness
+    removed from the lake (``removed``: ``core.witness.Removal``) is named as well: nothing removes one but
+    tampering."""
+    result = _verify(store, key, witnesses)
+    if removed:
+        gone = sorted(removed, key=lambda r: r.snapshot)
+        first = gone[0]
+        when = first.witness.at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        said = (f"{len(gone)} witness(es) were removed from lake.ops.witnesses, the first (of {when}, seq "
+                f"{first.witness.seq}) by lake snapshot {first.snapshot}"
+                + (f" at {first.at.astimezone(dt.UTC).isoformat(timespec='seconds')}" if first.at else "")
+                + ": the store is held against them all the same")
+        result = Verification(False, result.entries, result.problem if not result.ok else "witness_removed",
+                              result.seq if not result.ok else first.witness.seq,
+                              f"{result.message}; {said}" if not result.ok else said, result.witnessed)
+    return result
+
+
+def _verify(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> Verification:
     result, entries = _chain(store, key)
     if not result.ok and result.problem != "head":
         return result
@@ -255,10 +274,11 @@ def verify(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> V
     return result
 
 
-def checkpoint(store: Store, key: bytes, witnesses: list[Witness] | tuple = ()) -> Witness:
+def checkpoint(store: Store, key: bytes, witnesses: list[Witness] | tuple = (), removed: list | tuple = ()
+               ) -> Witness:
     """A witness of the chain's head now, once the chain verifies against the earlier witnesses (a witness
     must never bless a tampered chain). The caller records it (``core.witness.record``)."""
-    result = verify(store, key, witnesses)
+    result = verify(store, key, witnesses, removed)
     if not result.ok:
         raise ValueError(f"the access log does not verify, so it is not witnessed: {result.message}")
     head = store.one("select seq, hash from access_log_head where id = 1")
@@ -271,16 +291,30 @@ def known_witnesses(settings: Settings, published: bytes | None = None) -> list[
     """The access log's witnesses: every one the lake keeps (``ops.witnesses``) and, if given, those of a
     published witness file (open data), without duplicates."""
     from core import lake
-    from core.witness import history, parse_published
+    from core.witness import ever, parse_published
 
     found = [w for w in parse_published(published) if w.chain == CHAIN] if published is not None else []
     if settings.catalog_dsn is not None or settings.catalog_path.exists():
         con = lake.connect(settings, read_only=True)
         try:
-            found += history(con, CHAIN)
+            found += ever(con, CHAIN)  # the table's whole history: a witness deleted since still counts
         finally:
             con.close()
     return list({(w.seq, w.head_hash, w.at, w.mac): w for w in found}.values())
+
+
+def removed_witnesses(settings: Settings) -> list:
+    """Witnesses of the access log deleted from the lake (or dropped with their table): ``core.witness.Removal``."""
+    from core import lake
+    from core.witness import removed
+
+    if settings.catalog_dsn is None and not settings.catalog_path.exists():
+        return []
+    con = lake.connect(settings, read_only=True)
+    try:
+        return removed(con, CHAIN)
+    finally:
+        con.close()
 
 
 def witness_now(settings: Settings | None = None) -> Witness:
@@ -294,7 +328,7 @@ def witness_now(settings: Settings | None = None) -> Witness:
     store = Store.from_settings(settings)
     store.create_schema()
     try:
-        w = checkpoint(store, load_log_key(settings), known_witnesses(settings))
+        w = checkpoint(store, load_log_key(settings), known_witnesses(settings), removed_witnesses(settings))
     finally:
         store.close()
     con = lake.connect(settings)

@@ -230,6 +230,22 @@ class Store:
             # for ever; a restart waits for the current writer, then lets the next one start at the top
             self.con.execute("pragma wal_checkpoint(RESTART)")
 
+    @classmethod
+    def empty(cls) -> Store:
+        """A store with the schema and nothing in it, in memory: what a verifier reads where no store exists
+        (a verifier must only read: it never creates the store it checks)."""
+        store = cls(None, Path(":memory:"))
+        store.create_schema()
+        return store
+
+    def holds_log(self) -> bool:
+        """Whether the store exists with its access log table, found without creating either."""
+        if not self.is_postgres:
+            if self.path is None or not self.path.exists():
+                return False
+            return self.one("select count(*) from sqlite_master where type = 'table' and name = 'access_log'")[0] > 0
+        return self.one("select to_regclass('access_log') is not null")[0]
+
     def create_schema(self) -> None:
         with self.transaction():
             for ddl in SCHEMA:

@@ -61,6 +61,28 @@ def progress_bar(starting: str = "starting") -> Iterator[None]:
 NEEDS_RELOAD = 4
 
 
+def _finite(text: str, positive: bool) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise typer.BadParameter(f"{text[:20]!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise typer.BadParameter(f"{text[:20]!r}: a finite number {'above' if positive else 'of at least'} 0")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A float option's parser: a finite number above 0 (``nan``, ``inf`` and negatives are usage errors)."""
+    return _finite(text, positive=True)
+
+
+def non_negative_number(text: str) -> float:
+    """A float option's parser: a finite number of at least 0."""
+    return _finite(text, positive=False)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` on stderr; the caller raises the returned Exit."""
     typer.echo(f"error: {message}", err=True)

@@ -14,6 +14,7 @@ from cli._common import (
     AsOfTime,
     as_of_connection,
     fail,
+    non_negative_number,
 )
 from core.settings import get_settings, mask_dsn
 
@@ -116,7 +117,8 @@ def checksum(release: AsOfRelease = None, at: AsOfTime = None, snapshot: AsOfSna
 
 
 def maintain(keep_days: Annotated[float | None, typer.Option(help="Keep the snapshots between releases this many "
-                                                             "days (default: ONESOURCE_SNAPSHOT_KEEP_DAYS).")] = None,
+                                                             "days (default: ONESOURCE_SNAPSHOT_KEEP_DAYS).",
+                                                             parser=non_negative_number)] = None,
              dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be expired.")] = False,
              ) -> None:
     """Apply the lake's retention policy: keep every release, expire the snapshots between releases once

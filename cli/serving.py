@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli._common import fail
+from cli._common import fail, positive_number
 from core.settings import Settings, get_settings
 
 clients_app = typer.Typer(help="API clients (departments and private services) and their purposes.",
@@ -64,7 +64,8 @@ def clients_add(
     organisation: Annotated[str, typer.Option(help="Department (所管課) or company.")] = "",
     purpose: Annotated[list[str], typer.Option(help="Purpose id it may use (repeat); the ids are listed above, and "
                                                     "served at /v1/purposes.")] = [],  # noqa: B006
-    rate: Annotated[float | None, typer.Option(help="Requests per second it may sustain.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Requests per second it may sustain.",
+                                               parser=positive_number)] = None,
     burst: Annotated[int | None, typer.Option(help="Requests it may send at once above the rate.")] = None,
 ) -> None:
     from api.clients import RegistrationError, register_client
@@ -108,7 +109,7 @@ def clients_list() -> None:
 def residents_credential(
     person_id: Annotated[str, typer.Argument(help="The person (P + 9 digits).")],
     hours: Annotated[float, typer.Option(help="Validity in hours (at most ONESOURCE_API_RESIDENT_CREDENTIAL_MAX_"
-                                              "HOURS).")] = 1.0,
+                                              "HOURS).", parser=positive_number)] = 1.0,
 ) -> None:
     """Issue a resident credential for one person (stands in for the マイナンバーカード sign-in): only for a
     person of the newest release who is a resident or otherwise entitled (moved out, 住登外)."""
@@ -162,14 +163,21 @@ WitnessFile = Annotated[Path | None, typer.Option("--witness", help="Also hold t
 def accesslog_verify(witness: WitnessFile = None) -> None:
     """Verify the whole chain and hold it against every witness; names the first entry that was edited,
     inserted, deleted or renumbered, or a wipe, a rollback or a rebuilt chain (exit 1)."""
-    from api.accesslog import known_witnesses, load_log_key, verify
+    from api.accesslog import known_witnesses, load_log_key, removed_witnesses, verify
+    from api.store import Store
 
     settings = get_settings()
     if witness is not None and not witness.is_file():
         raise fail(f"no witness file {witness}", 2)
     witnesses = known_witnesses(settings, witness.read_bytes() if witness else None)
-    with _store(settings) as store:
-        result = verify(store, load_log_key(settings), witnesses)
+    store = Store.from_settings(settings)  # only read: where no store exists, an empty one is verified
+    try:
+        if not store.holds_log():
+            store.close()
+            store = Store.empty()
+        result = verify(store, load_log_key(settings), witnesses, removed_witnesses(settings))
+    finally:
+        store.close()
     if not result.ok:
         typer.echo(f"access log BROKEN ({result.problem}): {result.message}", err=True)
         raise typer.Exit(1)

@@ -275,3 +275,41 @@ def test_checkpoint_witnesses_into_the_lake_and_verify_reads_it_or_the_published
     alone = runner.invoke(app, ["accesslog", "verify", "--witness", str(published)])
     assert alone.exit_code == 1 and "wiped" in alone.output
     s.close()
+
+
+@pytest.mark.parametrize("how", ["delete", "drop"])
+def test_a_witness_removed_from_the_lake_is_named_and_still_counts(tmp_path, monkeypatch, how):
+    """Deleting the witnesses and emptying the store made verify say "no witness yet" and exit 0: it read only
+    what the table holds now. It reads the table's history: the removed witness still holds the store to
+    account (a wipe), and the removal is named, even where the store is intact."""
+    from core import lake
+
+    s = _cli_home(tmp_path, monkeypatch, 6)
+    runner = CliRunner()
+    assert runner.invoke(app, ["accesslog", "checkpoint"]).exit_code == 0
+    con = lake.connect()
+    try:
+        con.execute("DELETE FROM lake.ops.witnesses" if how == "delete" else "DROP TABLE lake.ops.witnesses")
+    finally:
+        con.close()
+    intact = runner.invoke(app, ["accesslog", "verify"])
+    assert intact.exit_code == 1 and "removed from lake.ops.witnesses" in intact.output and "seq 6" in intact.output, \
+        intact.output
+    _replace(s, [], [])
+    wiped = runner.invoke(app, ["accesslog", "verify"])
+    assert wiped.exit_code == 1 and "wiped" in wiped.output and "removed from lake.ops.witnesses" in wiped.output, \
+        wiped.output
+    refused = runner.invoke(app, ["accesslog", "checkpoint"])
+    assert refused.exit_code == 1 and "not witnessed" in refused.output
+    s.close()
+
+
+def test_verify_only_reads_it_creates_no_store(tmp_path, monkeypatch):
+    s = _cli_home(tmp_path, monkeypatch, 0)
+    s.close()
+    path = tmp_path / "home" / "api" / "api.sqlite"
+    for p in path.parent.iterdir():
+        p.unlink()
+    done = CliRunner().invoke(app, ["accesslog", "verify"])
+    assert done.exit_code == 0 and "empty" in done.output, done.output
+    assert not path.exists() and not list(path.parent.iterdir())  # nothing was created to be verified

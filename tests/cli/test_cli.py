@@ -80,3 +80,32 @@ def test_a_lake_that_refuses_is_one_line_not_a_traceback(tmp_path):
     assert res.returncode == 1, res.stderr
     assert res.stderr.startswith("error: the lake refused:") and "DATA_PATH" in res.stderr, res.stderr
     assert "Traceback" not in res.stderr + res.stdout and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def _options(command, path=()):
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _options(sub, (*path, name))
+    else:
+        for param in command.params:
+            yield path, param
+
+
+def test_no_number_option_takes_nan_or_infinity():
+    """``residents credential --hours nan`` gave a traceback: click's FLOAT takes nan, inf and negatives. Every
+    float option of every command goes through a finite parser, and each refuses them as a usage error."""
+    import typer
+
+    def unbounded_float(option) -> bool:
+        described = getattr(option, "type_descriptor", None)
+        return described is not None and described.annotation is float and described.parameter_info.parser is None
+
+    command = typer.main.get_command(app)
+    raw = [f"{' '.join(p)} --{o.name}" for p, o in _options(command) if unbounded_float(o)]
+    assert not raw, f"float options without a finite parser: {raw}"
+    for args in (["residents", "credential", "P000000001", "--hours"], ["clients", "add", "x", "--rate"],
+                 ["maintain", "--keep-days"]):
+        for bad in ("nan", "inf", "-1", "1e999"):
+            res = runner.invoke(app, [*args, bad])
+            assert res.exit_code == 2 and "finite number" in res.output, (args, bad, res.output[-500:])
+            assert res.exception is None or isinstance(res.exception, SystemExit), (args, bad, res.exception)
