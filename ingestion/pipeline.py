@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 import traceback
@@ -37,6 +38,12 @@ from ingestion.tokens import Tokenizer, load_key
 log = logging.getLogger(__name__)
 DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
+
+
+def printable(name: str) -> str:
+    """A file or folder name as it can be shown, logged and stored: bytes that are not UTF-8 (a name the file
+    system holds as surrogate escapes) as ``\\xNN``. Such a name stopped the whole run when it reached the lake."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _outside(path: Path, landing: Path) -> str | None:
@@ -123,8 +130,9 @@ class Ingestor:
         out = self._changed_after_load(contract, landing, None)
         folders = sorted(p for p in root.iterdir() if p.is_dir() or p.is_symlink())
         for folder in (f for f in folders if not DELIVERY_DIR.match(f.name)):  # not a delivery: reported, skipped
-            log.warning("%s/%s is not a delivery folder (YYYYMMDD): skipped", contract.system, folder.name[:40])
-            out.append(DeliveryResult(contract.system, folder.name[:40], "ignored",
+            name = printable(folder.name)[:40]
+            log.warning("%s/%s is not a delivery folder (YYYYMMDD): skipped", contract.system, name)
+            out.append(DeliveryResult(contract.system, name, "ignored",
                                       error="not a delivery folder (YYYYMMDD): skipped"))
         for folder in (f for f in folders if DELIVERY_DIR.match(f.name)):
             if folder.name in done:
@@ -163,7 +171,10 @@ class Ingestor:
             folder = landing / contract.system / day
             if (days is not None and day not in days) or not folder.is_dir() or folder.is_symlink():
                 continue
-            on_disk = {p.name: p for p in folder.iterdir() if p.name != SUCCESS and p.is_file()}
+            # only the system's data files count: a stray file (a note, .DS_Store) added or touched is no change
+            on_disk = {printable(p.name): p for p in folder.iterdir()
+                       if p.name != SUCCESS and p.is_file() and contract.table_for(p.name) is not None}
+            files = {n: f for n, f in files.items() if contract.table_for(n) is not None}
             what = []
             for name, path in sorted(on_disk.items()):
                 if name not in files:
@@ -239,18 +250,28 @@ class Ingestor:
         batches: dict[str, Batch] = {}
         try:
             entries = sorted(p for p in folder.iterdir() if p.name != SUCCESS)
-            for path in entries:  # a link or anything that is not a plain file is refused, never followed
-                why = _outside(path, landing) or (None if path.is_file() else "not a plain file")
+            files = []
+            for path in entries:  # a link is refused, never followed; what is not a plain file is left alone
+                rel = printable(path.relative_to(landing).as_posix())
+                why = _outside(path, landing)
                 if why:
-                    raise DeliveryError(path.relative_to(landing).as_posix(), why)
-            files = entries
+                    raise DeliveryError(rel, why)
+                if not path.is_file():
+                    log.warning("%s is not a plain file (a folder?): left alone", rel)
+                    res.left_alone.append(f"{rel}: not a plain file (a folder?)")
+                else:
+                    files.append(path)
             known = ledger.loaded_files(self.con, system)
             for path in files:
-                rel = path.relative_to(landing).as_posix()
+                rel = printable(path.relative_to(landing).as_posix())
                 table = contract.table_for(path.name)
-                if table is None:
-                    raise DeliveryError(rel, "no table of the contract matches this file name")
                 st = path.stat()
+                if table is None:  # a stray file (.DS_Store, an archive, a note): said, kept in the ledger, not read
+                    log.warning("%s is not a data file of %s (no file of its contract is named so): left alone",
+                                rel, system)
+                    res.left_alone.append(f"{rel}: not a data file of {system} (no file of its contract is named so)")
+                    res.files.append(FileResult(rel, "", "", "left_alone", size=st.st_size, mtime_ns=st.st_mtime_ns))
+                    continue
                 sha = sha256_file(path)
                 if (path.name, sha) in known:
                     res.files.append(FileResult(rel, table.name, sha, "resend_skipped", size=st.st_size,
@@ -265,7 +286,8 @@ class Ingestor:
                 done_file = batch.add_file(rel, sha, read, meta)
                 done_file.size, done_file.mtime_ns = st.st_size, st.st_mtime_ns
                 res.files.append(done_file)
-            if res.files and all(f.status == "resend_skipped" for f in res.files):
+            data = [f for f in res.files if f.status != "left_alone"]
+            if data and all(f.status == "resend_skipped" for f in data):
                 res.status = "resend"
             self._commit(res, batches, meta)
         except DeliveryError as exc:

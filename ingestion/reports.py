@@ -11,7 +11,8 @@ class FileResult:
     file: str
     table: str
     sha256: str
-    status: str  # loaded | resend_skipped | empty (a zero-byte file: no records, reported)
+    status: str  # loaded | resend_skipped | empty (a zero-byte file: no records, reported) | left_alone (not a
+    #              data file of the system: reported, recorded, not read)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -28,6 +29,7 @@ class DeliveryResult:
     status: str  # loaded | resend | failed | waiting | ignored (not a delivery folder) | changed (after its load)
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
+    left_alone: list[str] = field(default_factory=list)  # what in the folder is not a data file, and why
     expectations_failed: int = 0
     seconds: float = 0.0
     seconds_expectations: float = 0.0
@@ -60,6 +62,7 @@ class IngestReport:
         out = [f"{f.file} is empty (0 bytes): no records were loaded from it; ask {d.system}'s owner whether the "
                "extract ran" for d in self.deliveries for f in d.files if f.status == "empty"]
         out += [d.error or "" for d in self.deliveries if d.status == "changed"]
+        out += [f"{what}: left alone" for d in self.deliveries for what in d.left_alone]
         return out
 
     def by_system(self) -> dict[str, Counter]:
