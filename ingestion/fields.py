@@ -145,20 +145,34 @@ def parse_timestamptz(v: Any) -> Result:
     return (ts if ts.tzinfo else ts.replace(tzinfo=JST)), None
 
 
+INT64 = range(-2 ** 63, 2 ** 63)  # what a BIGINT column holds
+_LONGEST = 40  # characters: longer than any BIGINT however written (sign, zero padding, separators)
+
+
+def _in_range(n: int) -> Result:
+    return (n, None) if n in INT64 else (None, "out_of_range")
+
+
 def parse_integer(v: Any) -> Result:
+    """An integer of a BIGINT column; one beyond its range is a flagged field (``out_of_range``), never an
+    overflow that would fail the delivery; digits past any BIGINT's length are not even converted (Python
+    refuses a conversion of more than 4,300 digits)."""
     if isinstance(v, bool):
         return int(v), None
     if isinstance(v, int):
-        return v, None
+        return _in_range(v)
     s = _text(v)
     if s is None:
         return _OK_NONE
+    if len(s) > _LONGEST:
+        digits = _nfkc(s).strip().lstrip("+-").replace(",", "")
+        return (None, "out_of_range") if digits.isdigit() and digits.lstrip("0") else (None, "invalid_number")
     try:
-        return int(s), None  # int() takes zero padding, surrounding spaces and full-width digits
+        return _in_range(int(s))  # int() takes zero padding, surrounding spaces and full-width digits
     except ValueError:
         pass
     try:
-        return int(_nfkc(s).replace(",", "")), None
+        return _in_range(int(_nfkc(s).replace(",", "")))
     except ValueError:
         return None, "invalid_number"
 

@@ -40,6 +40,12 @@ DELIVERY_DIR = re.compile(r"^\d{8}$")
 SUCCESS = "_SUCCESS"
 
 
+def table_orders(contract: Contract) -> str | None:
+    """What orders the versions of a record in this system's tables (the contract's ``latestBy``), as words."""
+    by = sorted({c for t in contract.tables for c in (t.options.get("latestBy") or [])})
+    return f"change time ({', '.join(by)})" if by else None
+
+
 def printable(name: str) -> str:
     """A file or folder name as it can be shown, logged and stored: bytes that are not UTF-8 (a name the file
     system holds as surrogate escapes) as ``\\xNN``. Such a name stopped the whole run when it reached the lake."""
@@ -258,7 +264,7 @@ class Ingestor:
                     raise DeliveryError(rel, why)
                 if not path.is_file():
                     log.warning("%s is not a plain file (a folder?): left alone", rel)
-                    res.left_alone.append(f"{rel}: not a plain file (a folder?)")
+                    res.notes.append(f"{rel}: not a plain file (a folder?): left alone")
                 else:
                     files.append(path)
             known = ledger.loaded_files(self.con, system)
@@ -269,7 +275,7 @@ class Ingestor:
                 if table is None:  # a stray file (.DS_Store, an archive, a note): said, kept in the ledger, not read
                     log.warning("%s is not a data file of %s (no file of its contract is named so): left alone",
                                 rel, system)
-                    res.left_alone.append(f"{rel}: not a data file of {system} (no file of its contract is named so)")
+                    res.notes.append(f"{rel}: not a data file of {system} (no file of its contract is named so): left alone")
                     res.files.append(FileResult(rel, "", "", "left_alone", size=st.st_size, mtime_ns=st.st_mtime_ns))
                     continue
                 sha = sha256_file(path)
@@ -289,6 +295,14 @@ class Ingestor:
             data = [f for f in res.files if f.status != "left_alone"]
             if data and all(f.status == "resend_skipped" for f in data):
                 res.status = "resend"
+            later = sorted(k for k in ledger.finished_deliveries(self.con, system) if k > day)
+            if later:  # deliveries are processed in the order of their key: this one came late
+                order = table_orders(contract)
+                note = (f"{system}/{day} arrived after {system}/{later[-1]} was loaded: it loads out of the delivery "
+                        "order" + (f"; a record's current version follows its {order}, not the order of loading"
+                                   if order else "; check that no newer record was overwritten"))
+                log.warning("%s", note)
+                res.notes.append(note)
             self._commit(res, batches, meta)
         except DeliveryError as exc:
             return self._failed(res, exc)

@@ -29,7 +29,8 @@ class DeliveryResult:
     status: str  # loaded | resend | failed | waiting | ignored (not a delivery folder) | changed (after its load)
     files: list[FileResult] = field(default_factory=list)
     error: str | None = None
-    left_alone: list[str] = field(default_factory=list)  # what in the folder is not a data file, and why
+    notes: list[str] = field(default_factory=list)  # what an operator should know though it loaded: strays
+    #                                                 left alone, a late delivery, records that contradict
     expectations_failed: int = 0
     seconds: float = 0.0
     seconds_expectations: float = 0.0
@@ -62,7 +63,7 @@ class IngestReport:
         out = [f"{f.file} is empty (0 bytes): no records were loaded from it; ask {d.system}'s owner whether the "
                "extract ran" for d in self.deliveries for f in d.files if f.status == "empty"]
         out += [d.error or "" for d in self.deliveries if d.status == "changed"]
-        out += [f"{what}: left alone" for d in self.deliveries for what in d.left_alone]
+        out += [note for d in self.deliveries for note in d.notes]
         return out
 
     def by_system(self) -> dict[str, Counter]:

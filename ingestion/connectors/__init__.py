@@ -89,6 +89,16 @@ def header_mapping(table: Table, header: list[str], rel: str) -> tuple[list[str 
     return names, unknown
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(data: bytes) -> bytes:
+    """A file's bytes without a leading UTF-8 byte-order mark, whatever encoding the contract declares: editors
+    and exports put one in front of CP932 and JSON Lines files too, where it spoiled the first record (JSON)
+    or the header (a CP932 CSV failed its delivery). Every reader of bytes takes its data through here."""
+    return data[len(BOM):] if data.startswith(BOM) else data
+
+
 def iter_lines(data: bytes, rel: str = "") -> Iterator[tuple[int, bytes]]:
     """(line number, bytes without the line end) for LF or CRLF files; a final empty line is not a record.
     A file whose lines end in CR alone (old Mac line endings, which the spec allows nowhere) cannot be split

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from core.masking import mask_my_numbers
-from ingestion.connectors import FileRead, RawRow, header_mapping, iter_lines
+from ingestion.connectors import FileRead, RawRow, header_mapping, iter_lines, without_bom
 from ingestion.contracts import Table
 
 
@@ -76,9 +76,7 @@ def _records(lines, codec: str, width: int):
 
 def read(path: Path, table: Table, rel: str) -> FileRead:
     encoding = str(table.options.get("encoding", "utf-8"))
-    data = path.read_bytes()
-    if encoding == "utf-8-sig" and data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = without_bom(path.read_bytes())
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     mask = mask_my_numbers if table.has_my_number else (lambda s: s)
     lines = iter_lines(data, rel)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestion.connectors import FileRead, RawRow, iter_lines
+from ingestion.connectors import FileRead, RawRow, iter_lines, without_bom
 from ingestion.contracts import Table
 
 
@@ -13,7 +13,7 @@ def read(path: Path, table: Table, rel: str) -> FileRead:
     length = int(table.options["recordLength"])
     slices = [(c.name, c.byte_range[0] - 1, c.byte_range[1]) for c in table.columns if c.byte_range]
     rows: list[RawRow] = []
-    for rec_no, rec in iter_lines(path.read_bytes(), rel):
+    for rec_no, rec in iter_lines(without_bom(path.read_bytes()), rel):
         if not rec.strip():
             continue
         if len(rec) != length:

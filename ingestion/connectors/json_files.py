@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from core.masking import mask_my_numbers
-from ingestion.connectors import FileRead, RawRow, Unreadable, iter_lines
+from ingestion.connectors import FileRead, RawRow, Unreadable, iter_lines, without_bom
 from ingestion.contracts import Table
 
 _MISSING = object()
+_DIGITS = 20  # a JSON integer longer than a BIGINT's 19 digits is kept as its digits, not converted
+
+
+def _integer(text: str) -> int | str:
+    """A JSON integer: an int, or its digits as text when it is longer than any BIGINT. Python refuses to
+    convert more than 4,300 digits (a ValueError that failed the whole delivery); as text, an unknown key
+    keeps it as delivered and a contract column flags it (``out_of_range``)."""
+    return int(text) if len(text) <= _DIGITS else text
 
 
 def _get(obj: dict, path: list[str]) -> Any:
@@ -57,7 +65,7 @@ class _Shape:
 
     def row(self, line_no: int, text: str) -> RawRow:
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_int=_integer)
         except RecursionError:
             return RawRow(line_no, None, self.mask(text)[:2000], ("invalid_json", None, "nested too deeply to read"))
         except json.JSONDecodeError as exc:
@@ -93,7 +101,7 @@ class _Shape:
 def read_lines(path: Path, table: Table, rel: str) -> FileRead:
     shape = _Shape(table)
     rows = []
-    for line_no, raw in iter_lines(path.read_bytes(), rel):
+    for line_no, raw in iter_lines(without_bom(path.read_bytes()), rel):
         if not raw.strip():
             continue
         try:
@@ -108,7 +116,7 @@ def read_lines(path: Path, table: Table, rel: str) -> FileRead:
 
 def read_document(path: Path, table: Table, rel: str) -> FileRead:
     shape = _Shape(table)
-    raw = path.read_bytes()
+    raw = without_bom(path.read_bytes())
     if not raw.strip():
         return FileRead(rows=[])
     try:

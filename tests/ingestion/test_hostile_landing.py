@@ -414,3 +414,95 @@ def test_a_stray_or_badly_named_file_is_left_alone_and_never_ends_the_run(home, 
     again = run_cli("ingest", "--landing", str(landing), "--system", "juki", "--system", "zei")
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr[-2000:]
     assert not [d for d in ingest(landing).deliveries if d.status == "changed"]  # strays are no change
+
+
+def test_a_number_too_large_is_a_flagged_field_not_a_failed_delivery(home, zone):
+    """A JSON integer of more than 4,300 digits failed its whole kokuho delivery with a traceback, in an unknown
+    key or in the key itself; an integer beyond int64 failed the delivery with OverflowError (hojokin's
+    申請金額 10**30 unloaded all its documents, a 20-digit 来庁回数 all of a madoguchi day's rows). Each is now a
+    flagged field or a quarantined record with its reason, and the rest of the delivery loads."""
+    import csv
+    import io
+    import json
+
+    from tests.fixtures.handmade import _shinsei
+
+    landing, _ = zone
+    huge = "9" * 5000
+    rel = "kokuho/20261101/kokuho_shikaku_full_20261101.jsonl"
+    before = len((landing / rel).read_bytes().splitlines())
+    _append_jsonl(landing / rel, ['{"hihokensha_bango": "10000030", "shimei": "市川 一郎", "bikou_x": ' + huge + "}",
+                                  '{"hihokensha_bango": ' + huge + ', "shimei": "市川 二郎"}'])
+    doc = _shinsei("HJ-2026-000012")
+    doc["shinsei_kingaku"] = 10 ** 30
+    (landing / "hojokin" / "20261101" / "shinsei_HJ-2026-000012.json").write_text(json.dumps(doc), encoding="utf-8")
+    folder = landing / "madoguchi" / "20261101"
+    uketsuke = next(p for p in folder.iterdir() if p.name.startswith("uketsuke"))
+    text = uketsuke.read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    column = rows[0].index("来庁回数")
+    rows[1][column] = "1" * 20
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    uketsuke.write_bytes(b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"))
+    report = ingest(landing)
+    st = _statuses(report)
+    for delivery in ("kokuho/20261101", "hojokin/20261101", "madoguchi/20261101"):
+        assert st[delivery][0] == "loaded", (delivery, st[delivery])
+    con = lake.connect()
+    try:
+        read, loaded, quarantined = con.execute(
+            "select rows_read, rows_loaded, rows_quarantined from lake.ops.load_ledger where file = ?", [rel]).fetchone()
+        assert read == before + 2 and loaded + quarantined == read
+        kept = con.execute("select _overflow from lake.bronze.kokuho__shikaku where hihokensha_bango = '10000030'"
+                           ).fetchone()
+        assert kept is not None and huge in kept[0]  # the unknown key's value kept as delivered
+        issues = set(con.execute("select field, reason from lake.quarantine.field_issues where reason = "
+                                 "'out_of_range'").fetchall())
+        assert ("shinsei_kingaku", "out_of_range") in issues and ("raicho_kaisu", "out_of_range") in issues
+        assert con.execute("select count(*) from lake.bronze.hojokin__shinsei where shinsei_bango = "
+                           "'HJ-2026-000012' and shinsei_kingaku is null").fetchone()[0] == 1
+        flagged = con.execute("select raicho_kaisu from lake.bronze.madoguchi__uketsuke where _batch_id = "
+                              "'madoguchi/20261101' and _line = 2").fetchone()
+        assert flagged == (None,)  # the record loaded, its 来庁回数 null and flagged
+    finally:
+        con.close()
+
+
+def test_a_byte_order_mark_is_accepted_wherever_it_can_occur(home, zone):
+    """A UTF-8 BOM in front of a kokuho file quarantined its first good record; in front of a CP932 juki file it
+    failed the delivery; in front of the tax ledger's fixed-width records it would shift every byte range."""
+    landing, _ = zone
+    files = [next(p for p in (landing / system / "20261101").iterdir() if p.name.startswith(prefix))
+             for system, prefix in (("kokuho", "kokuho_shikaku_full"), ("juki", "juki_full"), ("zei", "kojin"))]
+    for path in files:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    report = ingest(landing)
+    st = _statuses(report)
+    assert all(st[f"{s}/20261101"][0] == "loaded" for s in ("kokuho", "juki", "zei")), st
+    con = lake.connect()
+    try:
+        for path in files:
+            rel = path.relative_to(landing).as_posix()
+            first = con.execute("select line, reason from lake.quarantine.rows where file = ? and line = 1",
+                                [rel]).fetchall()
+            assert not first or first[0][1] == "header", (rel, first)  # line 1 loads (or is the header)
+            assert con.execute("select count(*) from lake.quarantine.rows where file = ? and reason in "
+                               "('invalid_json', 'wrong_width', 'truncated_record') and line <= 2", [rel]
+                               ).fetchone()[0] == 0, rel
+    finally:
+        con.close()
+
+
+def test_a_late_delivery_loads_and_says_it_came_out_of_order(home, zone):
+    landing, _ = zone
+    days = sorted(p.name for p in (landing / "juki").iterdir() if p.is_dir())
+    held = landing.parent / "held"
+    shutil.move(landing / "juki" / days[0], held)  # the first day's extract arrives after the others
+    ingest(landing)
+    shutil.move(held, landing / "juki" / days[0])
+    report = ingest(landing)
+    assert _statuses(report)[f"juki/{days[0]}"][0] == "loaded"
+    said = "\n".join(report.warnings)
+    assert f"juki/{days[0]} arrived after juki/" in said and "koshin_nichiji" in said, said
+
