@@ -133,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
     sessions = Sessions()
     limiter = RateLimiter()
     failures = Failures(limiter, FAILURES_PER_MINUTE / 60, FAILURES_PER_MINUTE)
+    device_key = operators.device_key(settings)  # read once: every sign-in signs or checks with it
 
     def session_of(request: Request) -> Session | None:
         token = request.cookies.get(COOKIE)
@@ -148,7 +149,7 @@ def create_app(settings: Settings) -> Starlette:
         nonce, _, mark = (request.cookies.get(DEVICE_COOKIE) or "").partition(".")
         if not nonce or not mark:
             return None
-        good = _device_mark(operators.device_key(settings), operator, nonce)
+        good = _device_mark(device_key, operator, nonce)
         return nonce if secrets.compare_digest(mark, good) else None
 
     def guarded(handler):
@@ -208,7 +209,7 @@ def create_app(settings: Settings) -> Starlette:
         response.set_cookie(COOKIE, sessions.open(name, stamp), max_age=SESSION_SECONDS, httponly=True,
                             samesite="strict", secure=settings.workbench_secure_cookie, path="/")
         nonce = device or secrets.token_urlsafe(16)
-        response.set_cookie(DEVICE_COOKIE, f"{nonce}.{_device_mark(operators.device_key(settings), name, nonce)}",
+        response.set_cookie(DEVICE_COOKIE, f"{nonce}.{_device_mark(device_key, name, nonce)}",
                             max_age=DEVICE_SECONDS, httponly=True, samesite="strict",
                             secure=settings.workbench_secure_cookie, path="/")
         response.delete_cookie(SIGN_IN_COOKIE, path="/")
