@@ -76,10 +76,9 @@ def workbench_serve(host: Annotated[str | None, typer.Option(help="Address (defa
                     port: Annotated[int | None, typer.Option(help="Port (default: the settings', 8765).")] = None
                     ) -> None:
     """Serve the workbench; every page asks for an operator's sign-in (refuses to start without operators)."""
-    import uvicorn
-
     from core.settings import get_settings
-    from workbench.app import create_app
+    from web.server import run, server_config
+    from workbench.app import REFUSALS, create_app
     from workbench.operators import operators
 
     settings = get_settings()
@@ -87,9 +86,8 @@ def workbench_serve(host: Annotated[str | None, typer.Option(help="Address (defa
         raise fail("no operator yet: add one with `onesource workbench operator add NAME`", 2)
     host, port = host or settings.workbench_host, port or settings.workbench_port
     typer.echo(f"workbench on http://{host}:{port}/ (sign-in required)")
-    trusted = settings.api_trusted_proxies  # behind the city's proxy, its X-Forwarded-For names the steward
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "", server_header=False)
+    # behind the city's proxy (ONESOURCE_API_TRUSTED_PROXIES), its X-Forwarded-For names the steward
+    run(server_config(create_app(settings), settings, host=host, port=port, refusals=REFUSALS))
 
 
 @operator_app.command("add")

@@ -38,8 +38,6 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
           workers: Annotated[int, typer.Option(help="Worker processes (each keeps the served release in memory).")]
           = 1) -> None:
     """Run the consented-data API (OpenAPI docs at /docs) on the lake's newest release."""
-    import uvicorn
-
     # the request log prints whatever the terminal's level (it is the server's record of what it answered; the
     # terminal's handler shows only warnings without -v)
     access = logging.getLogger("onesource.api.access")
@@ -50,12 +48,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
         handler.onesource_request_log = True  # type: ignore[attr-defined]
         access.addHandler(handler)
     access.propagate = False
-    trusted = get_settings().api_trusted_proxies
-    # the client's address is the socket's peer unless a proxy is trusted by configuration: uvicorn would
-    # otherwise believe X-Forwarded-For from 127.0.0.1, and a local proxy would let every request pick its own
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, access_log=False,
-                log_level="info", loop="uvloop", http="httptools", proxy_headers=bool(trusted),
-                forwarded_allow_ips=trusted or "", server_header=False)
+    from web.server import run, server_config
+
+    run(server_config("api.main:create_app", get_settings(), host=host, port=port, workers=workers, factory=True,
+                      loop="uvloop"))
 
 
 def clients_add(

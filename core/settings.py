@@ -136,6 +136,13 @@ class ApiSettings(BaseSettings):
                                       "accepts (431 above).")
     web_max_url_bytes: int = Field(default=8192, description="Longest path and query the API or the workbench "
                                    "accepts (414 above).")
+    web_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest time a client of the API or the workbench may take to send a "
+        "request's line and headers, from its first byte (or from the connection's opening); then the connection "
+        "is closed (408 when part of a request came).")
+    web_body_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Longest time a client may take to send a request's declared body once its "
+        "headers are in; then 408 and the connection is closed.")
     api_resident_credential_max_hours: float = Field(
         default=24.0, description="Longest lifetime of a resident credential.")
     opendata_area_codes_file: Path | None = Field(

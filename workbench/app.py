@@ -108,6 +108,9 @@ def _refusal(status: int, code: str, message: str) -> str:
     return render("message", title=title, message=text)
 
 
+REFUSALS = html(_refusal)
+
+
 async def _form(request: Request) -> dict[str, list[str]]:
     """The posted form (its size was bounded by the guard before anything read it)."""
     body = await request.body()
@@ -299,6 +302,6 @@ def create_app(settings: Settings) -> Starlette:
               Route("/split", split, methods=["POST"])]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # Starlette's would build its Location from the Host header
-    protect(app, limits=Limits.of(settings), refusals=html(_refusal), policy=POLICY, limiter=limiter,
+    protect(app, limits=Limits.of(settings), refusals=REFUSALS, policy=POLICY, limiter=limiter,
             access_log="onesource.workbench.access")
     return app

@@ -42,12 +42,20 @@ def group_members(pgid: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(app):
-    """``app`` on ``http://127.0.0.1:PORT/`` until the block ends; yields the base URL."""
+def serving(app, refusals=None):
+    """``app`` on ``http://127.0.0.1:PORT/`` until the block ends, served as the CLI serves it (the bounded
+    protocol of :mod:`web.server`, refusing in the form of ``refusals``: the API's JSON unless given); yields
+    the base URL."""
     import uvicorn
 
+    from core.settings import get_settings
+    from web.refusals import JSON
+    from web.server import server_config
+
+    refusals = refusals or JSON
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, get_settings(), host="127.0.0.1", port=port, refusals=refusals,
+                                          log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30

@@ -73,9 +73,9 @@ def test_a_streamed_body_stops_being_read_past_the_limit(kind, settings):
 def test_a_real_workbench_server_refuses_before_reading(settings):
     """As the API's real server does (tests/api/test_serve.py): a body far over the limit, declared, is refused
     at once and the connection closed; too many headers, the same; the server answers on."""
-    from workbench.app import create_app
+    from workbench.app import REFUSALS, create_app
 
-    with serving(create_app(settings)) as base:
+    with serving(create_app(settings), REFUSALS) as base:
         host, port = urllib.parse.urlsplit(base).hostname, urllib.parse.urlsplit(base).port
         with socket.create_connection((host, port), timeout=10) as sock:
             sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"

@@ -23,7 +23,7 @@ from core.settings import REPO_ROOT, get_settings
 from identity.link import link_all
 from tests.support.lakes import build_lake, platform_at
 from tests.support.servers import serving
-from workbench.app import create_app
+from workbench.app import REFUSALS, create_app
 from workbench.operators import add_operator
 
 pytestmark = pytest.mark.browser
@@ -38,7 +38,7 @@ def bench(city, tmp_path_factory):
         build_lake(city.landing)
         settings = get_settings()
         password = add_operator(settings, "steward")
-        with serving(create_app(settings)) as base:
+        with serving(create_app(settings), REFUSALS) as base:
             yield {"root": root, "base": base, "password": password}
 
 
