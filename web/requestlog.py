@@ -48,8 +48,14 @@ class RequestLog:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
+        async def receive_watched():
+            message = await receive()
+            if message["type"] == "http.disconnect" and status["code"] == 500:
+                status["code"] = "gone"  # the client left (or the server cut it off) before any answer
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watched, send_with_id)
         finally:
             if self.log.isEnabledFor(logging.INFO):
                 self.log.info("%s %s %s %.1fms %s", scope["method"], route_template(scope), status["code"],

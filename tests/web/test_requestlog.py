@@ -29,3 +29,27 @@ def test_the_request_log_names_the_route_not_what_was_sent(app, caplog):
     text = "\n".join(lines)
     assert "forged" not in text and all("\n" not in line and "\r" not in line for line in lines)
     assert NUMBER not in re.sub(r"\D", "", text)
+
+
+def test_a_client_cut_off_before_any_answer_is_logged_as_gone_not_500(caplog):
+    """``Transfer-Encoding: xchunked`` got the client a 400 from the server's parser while the request log said
+    500: the app had been started on the head, then the connection was closed under it. A request that ends
+    with the client gone and nothing answered is logged as gone."""
+    import asyncio
+
+    from web.requestlog import RequestLog
+
+    async def app(scope, receive, send):
+        assert (await receive())["type"] == "http.disconnect"
+
+    async def receive():
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        raise AssertionError("nothing is sent")
+
+    logged = RequestLog(app, logger="onesource.test.access")
+    with caplog.at_level(logging.INFO, logger="onesource.test.access"):
+        asyncio.run(logged({"type": "http", "method": "POST", "path": "/x", "headers": []}, receive, send))
+    line = caplog.records[-1].getMessage()
+    assert " gone " in line and " 500 " not in line, line
