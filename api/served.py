@@ -214,6 +214,7 @@ class ReleaseWatcher:
         self._thread: threading.Thread | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._seen_snapshot: int | None = None
+        self._problem: str | None = None  # what the last look could not read: said once, not at every poll
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -233,9 +234,15 @@ class ReleaseWatcher:
             release = latest_release(con)
             self._seen_snapshot = snapshot
         except duckdb.Error as exc:
-            log.warning("could not read the lake's releases: %s", exc)
+            if str(exc) != self._problem:
+                log.warning("could not read the lake's releases (said once until it changes; the API looks "
+                            "again every %g s): %s", self.settings.api_release_poll_seconds, exc)
+                self._problem = str(exc)
             self._drop()
             return False
+        if self._problem is not None:
+            log.info("the lake's releases can be read again")
+            self._problem = None
         if release is None or (self.current and self.current.release.release_id == release.release_id):
             return False
         served = load_release(con, release)

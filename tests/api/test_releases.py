@@ -99,3 +99,18 @@ def test_the_apps_long_lived_heap_is_out_of_the_collectors_view_while_it_serves(
         frozen = gc.get_freeze_count()
     assert frozen > 10_000, frozen
     assert gc.get_freeze_count() == 0
+
+
+def test_a_lake_that_cannot_be_read_is_said_once_not_at_every_poll(home, caplog, monkeypatch):
+    """`onesource serve` on a home without a lake logged the same warning every second."""
+    import logging
+
+    from api.served import ReleaseWatcher
+
+    monkeypatch.setenv("ONESOURCE_CATALOG", "sqlite")
+    watcher = ReleaseWatcher()
+    with caplog.at_level(logging.WARNING, logger="api.served"):
+        for _ in range(5):
+            assert watcher.refresh() is False
+    said = [r for r in caplog.records if "could not read the lake's releases" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in said]
