@@ -220,8 +220,7 @@ def server_config(app, settings: Settings, *, host: str, port: int, refusals: Re
 
 def run(config: ServerConfig) -> None:
     """Serve until stopped (Ctrl-C or SIGTERM), in ``config.workers`` processes."""
-    server = uvicorn.Server(config)
     if config.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
-        server.run()
+        uvicorn.Server(config).run()

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.commands import popen_cli, run_cli
-from tests.support.servers import free_port
+from tests.support.commands import run_cli
+from tests.support.servers import free_port, serving_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,24 +33,10 @@ def server(published_city, tmp_path):
            "ONESOURCE_API_ANONYMOUS_RATE_PER_SECOND": "1000", "ONESOURCE_API_ADDRESS_RATE_PER_SECOND": "100000"}
     env.pop("ONESOURCE_API_STORE_DSN", None)
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    proc = popen_cli("serve", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT,
-                     start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if httpx.get(f"{base}/v1/status").json().get("release"):
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail((tmp_path / "serve.log").read_text())
-    yield base, env, tmp_path / "serve.log"
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with serving_cli("serve", "--port", str(port), env=env, log_path=tmp_path / "serve.log",
+                     ready=lambda: httpx.get(f"{base}/v1/status").json().get("release")):
+        yield base, env, tmp_path / "serve.log"
 
 
 def test_cli_registers_lists_and_revokes_clients_against_the_running_server(server, people):

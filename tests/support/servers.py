@@ -42,6 +42,38 @@ def group_members(pgid: int) -> list[str]:
 
 
 @contextlib.contextmanager
+def serving_cli(*args: str, env: dict, log_path, ready, timeout: float = 90):
+    """``onesource ARGS`` as a server in a session of its own, its output in ``log_path``, until the block
+    ends; ``ready()`` tells when it serves (the test fails with the log if it never does). Yields the process."""
+    import pytest
+
+    from tests.support.commands import popen_cli
+
+    with open(log_path, "w") as log:
+        proc = popen_cli(*args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not _ready(ready):
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(open(log_path).read())
+            time.sleep(0.3)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _ready(ready) -> bool:
+    import httpx
+
+    try:
+        return bool(ready())
+    except (OSError, httpx.HTTPError):
+        return False
+
+
+@contextlib.contextmanager
 def serving(app, refusals=None):
     """``app`` on ``http://127.0.0.1:PORT/`` until the block ends, served as the CLI serves it (the bounded
     protocol of :mod:`web.server`, refusing in the form of ``refusals``: the API's JSON unless given); yields

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import selectors
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from tests.support import pins
-from tests.support.commands import popen_cli, run_cli
-from tests.support.servers import free_port
+from tests.support.commands import run_cli
+from tests.support.servers import free_port, serving_cli
 from web import server
 
 HEADER_MB = 100
@@ -34,7 +33,7 @@ def _rss_kib(pid: int) -> int:
 
 @pytest.fixture(params=["api", "workbench"])
 def served(request, settings, tmp_path):
-    """One app as its command serves it, on a free port of an empty home: (base URL, pid, the POST path)."""
+    """One app as its command serves it, on a free port of an empty home: (base URL, pid, a path to POST to, a path to GET)."""
     env = {**os.environ, "ONESOURCE_CATALOG": "sqlite"}
     port = free_port()
     if request.param == "api":
@@ -43,24 +42,10 @@ def served(request, settings, tmp_path):
         added = run_cli("workbench", "operator", "add", "steward", env=env, timeout=120)
         assert added.returncode == 0, added.stderr
         args, probe, post = ("workbench", "serve", "--port", str(port)), "/login", "/login"
-    log = (tmp_path / "serve.log").open("w")
-    proc = popen_cli(*args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + probe, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail((tmp_path / "serve.log").read_text())
-    yield base, proc.pid, post, probe
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with serving_cli(*args, env=env, log_path=tmp_path / "serve.log",
+                     ready=lambda: httpx.get(base + probe, timeout=2).status_code == 200) as proc:
+        yield base, proc.pid, post, probe
 
 
 class Peak(threading.Thread):
